@@ -1,0 +1,40 @@
+# The two set-up commands: `make run` (demo on SQLite + the bundled Autotask simulator) and `make test`.
+PYTHON ?= python3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SIM_PORT ?= 8001
+
+.PHONY: run test lint format bench venv clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+.env:
+	$(PY) scripts/create_env.py $(SIM_PORT)
+
+run: venv .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --once
+	$(PY) scripts/run_demo.py --port $(PORT) --simulator-port $(SIM_PORT)
+
+test: venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

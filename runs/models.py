@@ -1,0 +1,140 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from customers.models import Customer
+
+
+class BackupJob(models.Model):
+    """One backup job of a customer (a Veeam job, a Synology task, …). Created on first sight by ingestion."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="jobs")
+    name = models.CharField(max_length=200)
+    backup_software = models.CharField(max_length=100, blank=True, help_text="Veeam, Synology, NAKIVO, …")
+    job_type = models.CharField("type", max_length=100, blank=True, help_text="Image, file, M365, …")
+    schedule = models.CharField(max_length=200, blank=True, help_text="Free text, e.g. 'daily 22:00'")
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="job_unique_name_per_customer")
+        ]
+
+    def __str__(self):
+        return f"{self.customer.name} / {self.name}"
+
+    def get_absolute_url(self):
+        # Autotask tickets link here: keep this URL stable.
+        return reverse("runs:job_detail", args=[self.pk])
+
+
+class RunStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+    MISSED = "missed", "Missed"
+
+
+#: statuses that put a run on Run Checks until someone reviews it
+ATTENTION_STATUSES = (RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED)
+
+
+class Run(models.Model):
+    """One execution of a backup job."""
+
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices)
+    summary = models.CharField(max_length=500, blank=True)
+    details = models.TextField(blank=True)
+    source_external_id = models.CharField(
+        max_length=200, blank=True, help_text="The sender's id for this run; makes ingestion idempotent."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    manual_ticket_number = models.CharField(
+        max_length=64, blank=True, help_text="A ticket number typed in by an operator (any PSA)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [
+            ("review_run", "Can mark runs reviewed"),
+            ("edit_manual_ticket_number", "Can edit the manual ticket number of a run"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "source_external_id"],
+                condition=~Q(source_external_id=""),
+                name="run_unique_source_id_per_job",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
+                name="run_finished_after_started",
+            ),
+        ]
+        indexes = [
+            # Run Checks: unreviewed runs that need attention, newest first.
+            models.Index(
+                fields=["-started_at", "-id"],
+                condition=Q(reviewed_at__isnull=True, status__in=["warning", "error", "missed"]),
+                name="run_needs_review_idx",
+            ),
+            # Job Details: a job's history, newest first.
+            models.Index(fields=["job", "-started_at"], name="run_job_history_idx"),
+            models.Index(fields=["status", "-started_at"], name="run_status_started_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.job} @ {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("runs:run_detail", args=[self.pk])
+
+    @property
+    def needs_attention(self):
+        return self.status in ATTENTION_STATUSES and self.reviewed_at is None
+
+
+def hash_token(raw_token):
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+class IngestToken(models.Model):
+    """A bearer token for POST /api/runs/. Only its SHA-256 is stored; the token is shown once."""
+
+    name = models.CharField(max_length=100, help_text="What sends with this token, e.g. 'Veeam ONE mailer'.")
+    prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, name):
+        """Create a token; returns (token, raw_token). The raw token is not stored anywhere."""
+        raw = "bc_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(name=name, prefix=raw[:10], token_hash=hash_token(raw))
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw_token):
+        if not raw_token:
+            return None
+        return cls.objects.filter(token_hash=hash_token(raw_token), is_active=True).first()
