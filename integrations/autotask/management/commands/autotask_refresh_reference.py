@@ -1,0 +1,34 @@
+"""Refresh the cached Autotask reference data (queues, sources, priorities, statuses, note picklists)."""
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from integrations.autotask.exceptions import AutotaskError
+from integrations.autotask.models import AutotaskSettings, Environment, EnvironmentConfig
+from integrations.autotask.services import reference
+
+from .autotask_test_connection import exit_code_for
+
+
+class Command(BaseCommand):
+    help = "Fetch Autotask picklists into the local cache (at most 3 API calls). Exit codes as autotask_test_connection."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--environment", choices=Environment.values)
+
+    def handle(self, *args, **options):
+        environment = options["environment"] or AutotaskSettings.load().environment
+        env_config = EnvironmentConfig.for_environment(environment)
+        try:
+            result = reference.refresh_reference_data(env_config)
+        except AutotaskError as exc:
+            self.stderr.write(f"Autotask reference refresh failed: {exc}")
+            sys.exit(exit_code_for(exc))
+        parts = ", ".join(
+            f"{count} {kind}" + (f" ({result.inactive[kind]} inactive)" if result.inactive[kind] else "")
+            for kind, count in result.counts.items()
+        )
+        self.stdout.write(
+            f"Refreshed {env_config.get_environment_display()} (database {result.database_id}): {parts}."
+        )

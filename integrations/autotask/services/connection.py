@@ -1,0 +1,131 @@
+"""Building clients for an environment, and testing a connection."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from integrations.autotask.client import AutotaskClient, Credentials
+from integrations.autotask.exceptions import AutotaskConfigurationError, AutotaskError
+from integrations.autotask.models import AuditEvent
+
+# Tests and the in-process demo swap the HTTP transport here (e.g. httpx.WSGITransport over the
+# simulator). None = a real network transport.
+_transport_factory = None
+
+
+def set_transport_factory(factory):
+    """Install a zero-argument callable returning an httpx transport (None restores the default)."""
+    global _transport_factory
+    _transport_factory = factory
+
+
+def credentials_for(env_config):
+    if not env_config.has_credentials:
+        missing = [
+            label
+            for label, value in (
+                ("API username", env_config.username),
+                ("API secret", env_config.secret),
+                ("Tracking Identifier", env_config.integration_code),
+            )
+            if not value
+        ]
+        raise AutotaskConfigurationError(
+            f"The {env_config.get_environment_display()} credentials are incomplete: "
+            f"{', '.join(missing)} missing."
+        )
+    return Credentials(
+        username=env_config.username,
+        secret=env_config.secret,
+        integration_code=env_config.integration_code,
+        impersonation_resource_id=env_config.impersonation_resource_id,
+    )
+
+
+def build_client(credentials, *, timeout=30.0):
+    transport = _transport_factory() if _transport_factory else None
+    return AutotaskClient(credentials, transport=transport, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    zone_name: str
+    api_url: str
+    web_url: str
+    database_id: int
+    requests_used: int | None
+    requests_limit: int | None
+
+    @property
+    def usage_text(self):
+        if self.requests_used is None:
+            return "unknown"
+        return f"{self.requests_used:,} of {self.requests_limit:,} requests this hour"
+
+    def as_dict(self):
+        return {
+            "zone_name": self.zone_name,
+            "api_url": self.api_url,
+            "web_url": self.web_url,
+            "database_id": self.database_id,
+            "requests_used_this_hour": self.requests_used,
+            "requests_limit_per_hour": self.requests_limit,
+        }
+
+
+def probe(credentials):
+    """Zone discovery + one authenticated call (ThresholdInformation). Raises AutotaskError.
+
+    Costs at most 2 API calls (zone discovery is cached per username inside the client).
+    """
+    with build_client(credentials) as client:
+        zone = client.zone_information()
+        threshold = client.threshold_information()
+    return ConnectionResult(
+        zone_name=zone.name,
+        api_url=zone.api_url,
+        web_url=zone.web_url or "",
+        database_id=zone.database_id,
+        requests_used=threshold.get("currentTimeframeRequestCount"),
+        requests_limit=threshold.get("externalRequestThreshold"),
+    )
+
+
+def check_connection(env_config, *, user=None):
+    """Test the stored credentials of `env_config`; record the outcome on it and in the audit log.
+
+    Allowed while the integration is disabled (it is an admin's explicit action). Returns a
+    ConnectionResult or raises AutotaskError (also recorded). Safe to repeat.
+    """
+    try:
+        result = probe(credentials_for(env_config))
+    except AutotaskError as exc:
+        env_config.last_tested_at = timezone.now()
+        env_config.last_test_ok = False
+        env_config.last_test_message = str(exc)[:500]
+        env_config.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
+        AuditEvent.record(
+            "test_connection",
+            user=user,
+            environment=env_config.environment,
+            outcome="failed",
+            message=str(exc),
+            error=type(exc).__name__,
+        )
+        raise
+    env_config.zone_name = result.zone_name
+    env_config.api_url = result.api_url
+    env_config.web_url = result.web_url
+    env_config.database_id = result.database_id
+    env_config.last_tested_at = timezone.now()
+    env_config.last_test_ok = True
+    env_config.last_test_message = f"Connected to zone {result.zone_name}; {result.usage_text}."
+    env_config.save()
+    AuditEvent.record(
+        "test_connection",
+        user=user,
+        environment=env_config.environment,
+        message=env_config.last_test_message,
+        database_id=result.database_id,
+    )
+    return result

@@ -1,0 +1,157 @@
+"""The reference-data cache: queues, ticket sources, priorities, statuses, ticket types, note types and
+note visibilities of one tenant, read from Autotask's field metadata.
+
+Autotask has no Queues or Sources entities: they are picklists on `Tickets/entityInformation/fields`
+(reference §6.6); note types and visibility are on `TicketNotes/entityInformation/fields`. One refresh is
+therefore zone discovery (cached by the client) + 2 calls — within the budget of 3.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.autotask.exceptions import AutotaskServerError
+from integrations.autotask.models import REFERENCE_FIELDS, AuditEvent, ReferenceValue
+
+from .connection import build_client, credentials_for
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    database_id: int
+    counts: dict  # kind -> number of values (active + inactive)
+    inactive: dict  # kind -> number of inactive values
+
+
+def parse_picklist(fields, field_name):
+    """Picklist values of `field_name` from an entityInformation/fields list.
+
+    Field names compare case-insensitively (Autotask is case-insensitive); picklist values arrive as
+    strings (reference §3) and are stored as integers.
+    """
+    for field in fields:
+        if str(field.get("name", "")).lower() == field_name.lower():
+            values = []
+            for raw in field.get("picklistValues") or []:
+                try:
+                    value = int(str(raw["value"]).strip())
+                except (KeyError, TypeError, ValueError):
+                    continue  # a non-numeric value cannot be sent back as an id
+                values.append(
+                    {
+                        "value": value,
+                        "label": str(raw.get("label") or value),
+                        "is_active": bool(raw.get("isActive", True)),
+                        "is_default": bool(raw.get("isDefaultValue", False)),
+                        "is_system": bool(raw.get("isSystem", False)),
+                        "sort_order": int(raw.get("sortOrder") or 0),
+                    }
+                )
+            return values
+    return []
+
+
+def fetch_reference_data(client):
+    """Read every picklist Backupchecks uses. Returns (database_id, {kind: [values]})."""
+    zone = client.zone_information()
+    fields_by_entity = {}
+    for entity in sorted({entity for entity, _ in REFERENCE_FIELDS.values()}):
+        fields_by_entity[entity] = client.field_info(entity)
+    parsed = {
+        kind: parse_picklist(fields_by_entity[entity], field)
+        for kind, (entity, field) in REFERENCE_FIELDS.items()
+    }
+    if not parsed["queue"] and not parsed["priority"]:
+        raise AutotaskServerError(
+            "Autotask returned no ticket picklists; the API user may lack access to Tickets."
+        )
+    return zone.database_id, parsed
+
+
+def store_reference_data(environment, database_id, parsed, *, now=None):
+    """Replace the cache of one tenant. Values no longer listed are kept but marked not present."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        existing = {
+            (v.kind, v.value): v
+            for v in ReferenceValue.objects.select_for_update().filter(
+                environment=environment, database_id=database_id
+            )
+        }
+        seen = set()
+        to_create, to_update = [], []
+        for kind, values in parsed.items():
+            for item in values:
+                key = (kind, item["value"])
+                seen.add(key)
+                row = existing.get(key)
+                if row is None:
+                    to_create.append(
+                        ReferenceValue(
+                            environment=environment,
+                            database_id=database_id,
+                            kind=kind,
+                            fetched_at=now,
+                            **item,
+                        )
+                    )
+                    continue
+                for attr, val in item.items():
+                    setattr(row, attr, val)
+                row.is_present = True
+                row.fetched_at = now
+                to_update.append(row)
+        for key, row in existing.items():
+            if key not in seen and row.is_present:
+                row.is_present = False
+                row.fetched_at = now
+                to_update.append(row)
+        ReferenceValue.objects.bulk_create(to_create)
+        ReferenceValue.objects.bulk_update(
+            to_update,
+            ["label", "is_active", "is_default", "is_system", "sort_order", "is_present", "fetched_at"],
+        )
+
+
+def refresh_reference_data(env_config, *, user=None):
+    """Fetch and cache the picklists of `env_config`'s tenant. Idempotent: a second call rewrites the same
+    rows. Raises AutotaskError (recorded in the audit log) and then leaves the cache untouched."""
+    try:
+        with build_client(credentials_for(env_config)) as client:
+            database_id, parsed = fetch_reference_data(client)
+    except Exception as exc:
+        AuditEvent.record(
+            "refresh_reference",
+            user=user,
+            environment=env_config.environment,
+            outcome="failed",
+            message=str(exc),
+            error=type(exc).__name__,
+        )
+        raise
+    store_reference_data(env_config.environment, database_id, parsed)
+    if env_config.database_id != database_id:
+        env_config.database_id = database_id
+        env_config.save(update_fields=["database_id"])
+    counts = {kind: len(values) for kind, values in parsed.items()}
+    inactive = {kind: sum(1 for v in values if not v["is_active"]) for kind, values in parsed.items()}
+    AuditEvent.record(
+        "refresh_reference",
+        user=user,
+        environment=env_config.environment,
+        message=f"Cached {sum(counts.values())} values from database {database_id}.",
+        database_id=database_id,
+        counts=counts,
+    )
+    return RefreshResult(database_id=database_id, counts=counts, inactive=inactive)
+
+
+def current_values(environment, database_id, kind, *, active_only=True):
+    """Cached values of one kind for one tenant, for dropdowns (inactive ones left out by default)."""
+    qs = ReferenceValue.objects.filter(
+        environment=environment, database_id=database_id, kind=kind, is_present=True
+    )
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs
