@@ -1,12 +1,76 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+"""Customer list and detail. Latest statuses come from subqueries, so each page runs a fixed number of
+SQL queries however many customers, jobs and runs there are."""
+
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from backupchecks.extensions import prepare_slot
+from runs.models import ATTENTION_STATUSES, BackupJob, Run, RunStatus
+from runs.views import view_required
+
+from .models import Customer
+
+CUSTOMERS_PER_PAGE = 50
 
 
-@login_required
+def _latest_run(**outer_filter):
+    return Run.objects.filter(**outer_filter).order_by("-started_at", "-id")
+
+
+def _open_run_count(**outer_filter):
+    """Unreviewed warning/error/missed runs, counted in a subquery (no join fan-out with other counts)."""
+    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True, **outer_filter)
+    counted = runs.order_by().values(*outer_filter).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@require_GET
+@view_required
 def customer_list(request):
-    return HttpResponse("Customers")
+    customers = Customer.objects.annotate(
+        job_count=Count("jobs", distinct=True),
+        latest_status=Subquery(_latest_run(job__customer=OuterRef("pk")).values("status")[:1]),
+        latest_started_at=Subquery(_latest_run(job__customer=OuterRef("pk")).values("started_at")[:1]),
+        open_runs=_open_run_count(job__customer=OuterRef("pk")),
+    ).order_by("name")
+    query = request.GET.get("q", "").strip()[:200]
+    if query:
+        customers = customers.filter(name__icontains=query)
+    page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/customer_list.html",
+        {"page": page, "customers": list(page.object_list), "query": query, "statuses": RunStatus},
+    )
 
 
-@login_required
+@require_GET
+@view_required
 def customer_detail(request, pk):
-    return HttpResponse("Customer")
+    customer = get_object_or_404(Customer, pk=pk)
+    latest = _latest_run(job=OuterRef("pk"))
+    jobs = list(
+        BackupJob.objects.filter(customer=customer)
+        .annotate(
+            latest_run_id=Subquery(latest.values("pk")[:1]),
+            latest_status=Subquery(latest.values("status")[:1]),
+            latest_started_at=Subquery(latest.values("started_at")[:1]),
+            latest_summary=Subquery(latest.values("summary")[:1]),
+            open_runs=_open_run_count(job=OuterRef("pk")),
+        )
+        .order_by("-is_active", "name")
+    )
+    prepare_slot("customer_detail_panels", request, [customer])
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "jobs": jobs,
+            "open_runs": sum(job.open_runs for job in jobs),
+            "statuses": RunStatus,
+        },
+    )

@@ -1,24 +1,215 @@
-"""Operator pages. (Skeleton: filled in by the pages work.)"""
+"""Operator pages: Run Checks (the landing page), run detail with its edits, and Job Details.
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+Every page needs `runs.view_run` (all three roles have it; a user without a role gets 403). Writes need
+`runs.review_run` or `runs.edit_manual_ticket_number` and are POST-only with CSRF. Each page renders a
+constant number of SQL queries whatever the table sizes: list pages paginate and `select_related`, and
+template slots are prepared once per page (`backupchecks.extensions.prepare_slot`).
+"""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from backupchecks.extensions import prepare_slot
+
+from .forms import BulkReviewForm, ManualTicketNumberForm, ReviewToggleForm, RunChecksFilterForm
+from .models import ATTENTION_STATUSES, BackupJob, Run, RunStatus
+from .signals import run_reviewed
+
+logger = logging.getLogger(__name__)
+
+RUNS_PER_PAGE = 50
+STRIP_LENGTH = 30
 
 
-@login_required
+def view_required(view):
+    """Login (anonymous users go to the login page), then `runs.view_run` (users without a role get 403)."""
+    return login_required(permission_required("runs.view_run", raise_exception=True)(view))
+
+
+def _require_perm(request, perm):
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _safe_next(request, default):
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def set_reviewed(run_ids, user, reviewed):
+    """Mark the runs with `run_ids` reviewed (or not) by `user`; returns the runs whose state changed.
+
+    Runs already in the requested state are left alone. `run_reviewed` is sent once, on commit, with the
+    changed runs only — and not at all when nothing changed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = Run.objects.select_for_update(of=("self",)).filter(pk__in=run_ids)
+        candidates = candidates.filter(reviewed_at__isnull=reviewed)
+        changed = list(candidates.select_related("job__customer").order_by("pk"))
+        if not changed:
+            return []
+        fields = (
+            {"reviewed_by": user, "reviewed_at": now}
+            if reviewed
+            else {"reviewed_by": None, "reviewed_at": None}
+        )
+        Run.objects.filter(pk__in=[run.pk for run in changed]).update(**fields)
+        for run in changed:
+            run.reviewed_by, run.reviewed_at = fields["reviewed_by"], fields["reviewed_at"]
+        transaction.on_commit(
+            lambda: run_reviewed.send(sender=Run, runs=changed, user=user, reviewed=reviewed)
+        )
+    logger.info(
+        "%s marked %d run(s) %s: %s",
+        user.get_username(),
+        len(changed),
+        "reviewed" if reviewed else "not reviewed",
+        ",".join(str(run.pk) for run in changed),
+    )
+    return changed
+
+
+@require_GET
+@view_required
 def run_checks(request):
-    return HttpResponse("Run Checks")
+    """Unreviewed warning/error/missed runs, newest first, filtered and paginated."""
+    form = RunChecksFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
+    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True)
+    runs = form.filter(runs).select_related("job__customer").order_by("-started_at", "-id")
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page_runs = list(page.object_list)
+    prepare_slot("run_list_badges", request, page_runs)
+    return render(
+        request,
+        "runs/run_checks.html",
+        {
+            "form": form,
+            "page": page,
+            "runs": page_runs,
+            "can_review": request.user.has_perm("runs.review_run"),
+        },
+    )
 
 
-@login_required
+@require_POST
+@view_required
 def review_runs(request):
-    return HttpResponse(status=405)
+    """Bulk "Mark reviewed" from Run Checks."""
+    _require_perm(request, "runs.review_run")
+    form = BulkReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("runs", ["Invalid selection."])))
+        return redirect(_safe_next(request, "runs:run_checks"))
+    changed = set_reviewed(form.cleaned_data["runs"], request.user, reviewed=True)
+    if changed:
+        messages.success(request, f"Marked {len(changed)} run{'s' if len(changed) != 1 else ''} reviewed.")
+    else:
+        messages.info(request, "The selected runs were already reviewed.")
+    return redirect(_safe_next(request, "runs:run_checks"))
 
 
-@login_required
+def _run_for_detail(pk):
+    return get_object_or_404(Run.objects.select_related("job__customer", "reviewed_by"), pk=pk)
+
+
+def _render_run_detail(request, run, ticket_form=None, status=200):
+    prepare_slot("run_detail_panels", request, [run])
+    prepare_slot("run_detail_actions", request, [run])
+    can_edit_ticket = request.user.has_perm("runs.edit_manual_ticket_number")
+    context = {
+        "run": run,
+        "job": run.job,
+        "customer": run.job.customer,
+        "can_review": request.user.has_perm("runs.review_run"),
+        "can_edit_ticket": can_edit_ticket,
+        "ticket_form": (ticket_form or ManualTicketNumberForm(instance=run)) if can_edit_ticket else None,
+    }
+    return render(request, "runs/run_detail.html", context, status=status)
+
+
+@require_GET
+@view_required
 def run_detail(request, pk):
-    return HttpResponse("Run")
+    return _render_run_detail(request, _run_for_detail(pk))
 
 
-@login_required
+@require_POST
+@view_required
+def run_ticket_number(request, pk):
+    """Save the manual ticket number of a run (empty clears it)."""
+    _require_perm(request, "runs.edit_manual_ticket_number")
+    run = _run_for_detail(pk)
+    old_value = run.manual_ticket_number
+    form = ManualTicketNumberForm(request.POST, instance=run)
+    if not form.is_valid():
+        run.manual_ticket_number = old_value  # the form may have set the invalid value on the instance
+        return _render_run_detail(request, run, ticket_form=form, status=400)
+    new_value = form.cleaned_data["manual_ticket_number"]
+    # Update just this column: a full save() could overwrite a review made since the page was loaded.
+    Run.objects.filter(pk=run.pk).update(manual_ticket_number=new_value)
+    logger.info("%s set the manual ticket number of run %s", request.user.get_username(), run.pk)
+    if new_value:
+        messages.success(request, f"Saved ticket number {new_value}.")
+    elif old_value:
+        messages.success(request, "Cleared the ticket number.")
+    return redirect(run)
+
+
+@require_POST
+@view_required
+def run_review(request, pk):
+    """Review or un-review one run (`reviewed=1|0`)."""
+    _require_perm(request, "runs.review_run")
+    run = _run_for_detail(pk)
+    form = ReviewToggleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Invalid review request.")
+        return redirect(run)
+    reviewed = form.cleaned_data["reviewed"]
+    if set_reviewed([run.pk], request.user, reviewed=reviewed):
+        messages.success(request, "Marked the run reviewed." if reviewed else "Marked the run not reviewed.")
+    return redirect(_safe_next(request, run.get_absolute_url()))
+
+
+@require_GET
+@view_required
 def job_detail(request, pk):
-    return HttpResponse("Job")
+    """One job and its run history: a strip of the last runs, then a paginated table. Tickets link here."""
+    job = get_object_or_404(BackupJob.objects.select_related("customer"), pk=pk)
+    history = job.runs.select_related("reviewed_by").order_by("-started_at", "-id")
+    strip = list(
+        job.runs.only("pk", "job_id", "status", "started_at").order_by("-started_at", "-id")[:STRIP_LENGTH]
+    )
+    strip.reverse()  # oldest left, newest right
+    page = Paginator(history, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page_runs = list(page.object_list)  # the related manager sets run.job = job: no query per row
+    prepare_slot("job_detail_panels", request, [job])
+    prepare_slot("run_list_badges", request, page_runs)
+    return render(
+        request,
+        "runs/job_detail.html",
+        {
+            "job": job,
+            "customer": job.customer,
+            "strip": strip,
+            "page": page,
+            "runs": page_runs,
+            "statuses": RunStatus,
+        },
+    )

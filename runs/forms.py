@@ -1,0 +1,132 @@
+"""Forms of the operator pages: the Run Checks filter and the run detail edits."""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.models import Customer
+
+from .models import ATTENTION_STATUSES, Run
+
+#: the most run ids one bulk "mark reviewed" may carry (a page shows 50)
+MAX_BULK_REVIEW = 500
+
+
+class RunChecksFilterForm(forms.Form):
+    """GET filters of Run Checks. Invalid fields are reported and ignored; valid ones still apply."""
+
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.only("pk", "name").order_by("name"),
+        required=False,
+        empty_label="All customers",
+    )
+    status = forms.ChoiceField(
+        choices=[("", "All statuses")] + [(s.value, s.label) for s in ATTENTION_STATUSES], required=False
+    )
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = "Job, customer or summary"
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", "The end date is before the start date.")
+            cleaned.pop("date_to", None)
+        return cleaned
+
+    def filter(self, queryset):
+        """Apply the valid filters to a Run queryset (call after `is_valid()`)."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("customer"):
+            queryset = queryset.filter(job__customer=data["customer"])
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("date_from"):
+            queryset = queryset.filter(started_at__gte=_start_of_day(data["date_from"]))
+        if data.get("date_to"):
+            queryset = queryset.filter(
+                started_at__lt=_start_of_day(data["date_to"] + datetime.timedelta(days=1))
+            )
+        if data.get("q"):
+            text = data["q"]
+            queryset = queryset.filter(
+                Q(job__name__icontains=text)
+                | Q(job__customer__name__icontains=text)
+                | Q(summary__icontains=text)
+            )
+        return queryset
+
+    @property
+    def is_filtered(self):
+        return any(getattr(self, "cleaned_data", {}).get(name) for name in self.fields)
+
+
+def _start_of_day(day):
+    """Midnight of `day` in the current time zone (dates in the filter are local dates)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class BulkReviewForm(forms.Form):
+    """POST of Run Checks' "Mark reviewed": the selected run ids."""
+
+    runs = forms.TypedMultipleChoiceField(coerce=int, required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The ids are checked against the database in the view; here only their shape and number.
+        self.fields["runs"].valid_value = lambda value: True
+        self.fields["runs"].error_messages["required"] = "Select at least one run."
+
+    def clean_runs(self):
+        ids = self.cleaned_data["runs"]
+        if len(ids) > MAX_BULK_REVIEW:
+            raise ValidationError(f"Select at most {MAX_BULK_REVIEW} runs at a time.")
+        return sorted(set(ids))
+
+
+def validate_printable(value):
+    if not value.isprintable():
+        raise ValidationError(
+            "Use letters, digits and punctuation only (no tabs, line breaks or control characters)."
+        )
+
+
+class ManualTicketNumberForm(forms.ModelForm):
+    """The free-text ticket number an operator types in (any PSA). Empty clears it."""
+
+    class Meta:
+        model = Run
+        fields = ["manual_ticket_number"]
+        labels = {"manual_ticket_number": "Manual ticket number"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["manual_ticket_number"]
+        field.strip = True
+        field.validators.append(validate_printable)
+        field.widget.attrs.update(
+            {"class": "form-control", "maxlength": 64, "placeholder": "e.g. T20250101.0001"}
+        )
+
+
+class ReviewToggleForm(forms.Form):
+    reviewed = forms.TypedChoiceField(
+        choices=[("1", "reviewed"), ("0", "not reviewed")], coerce=lambda v: v == "1"
+    )
