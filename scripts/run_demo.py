@@ -6,10 +6,25 @@ Ctrl-C stops both.
 import argparse
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+COMMANDS = ROOT / "integrations/autotask/management/commands"
+
+
+def wait_until_answering(url, timeout=20.0):
+    """Readiness check: poll until the simulator answers (it starts in well under a second)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - fixed loopback URL
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def main():
@@ -19,8 +34,7 @@ def main():
     args = parser.parse_args()
 
     children = []
-    simulator_command = ROOT / "integrations/autotask/management/commands/autotask_simulator.py"
-    if simulator_command.exists():
+    if (COMMANDS / "autotask_simulator.py").exists():
         children.append(
             subprocess.Popen(  # noqa: S603 - fixed argv
                 [
@@ -35,13 +49,19 @@ def main():
                 cwd=ROOT,
             )
         )
+        version_url = f"http://127.0.0.1:{args.simulator_port}/atservicesrest/versioninformation"
+        if not wait_until_answering(version_url):
+            print("The Autotask simulator did not start; the demo runs without it.", flush=True)
+        elif (COMMANDS / "autotask_demo_setup.py").exists():
+            # Point the integration at the simulator's sandbox tenant (once): tested, refreshed, enabled.
+            subprocess.run([PY, "manage.py", "autotask_demo_setup", "--once"], cwd=ROOT, check=False)  # noqa: S603
     logins = ROOT / "var" / "demo-logins.txt"
     if logins.exists():
         print("\nDemo logins:\n" + logins.read_text())
     print(f"Backupchecks: http://127.0.0.1:{args.port}/  (Ctrl-C to stop)\n", flush=True)
     try:
         subprocess.run(  # noqa: S603 - fixed argv
-            [PY, "manage.py", "runserver", f"127.0.0.1:{args.port}"], cwd=ROOT, check=False
+            [PY, "manage.py", "runserver", "--noreload", f"127.0.0.1:{args.port}"], cwd=ROOT, check=False
         )
     except KeyboardInterrupt:
         pass
