@@ -1,0 +1,73 @@
+"""The one place an Autotask failure becomes text for an operator.
+
+Views (flash messages), services (audit events, stored "last test" text), management commands and tasks
+call ``operator_message()``; nobody else formats AutotaskErrors. The text comes from the error itself
+(what happened, Autotask's own ``errors[]`` words, and a hint) and never contains a secret: the client
+scrubs credentials before building an error.
+"""
+
+from .exceptions import (
+    AutotaskAuthError,
+    AutotaskConfigurationError,
+    AutotaskConnectionError,
+    AutotaskError,
+    AutotaskNotFoundError,
+    AutotaskPermissionError,
+    AutotaskRateLimitError,
+    AutotaskServerError,
+    AutotaskValidationError,
+)
+
+# Short titles, most specific first (for headings, badges, the JSON output of commands).
+_TITLES = (
+    (AutotaskConfigurationError, "Autotask is not configured correctly"),
+    (AutotaskConnectionError, "Autotask could not be reached"),
+    (AutotaskAuthError, "Autotask refused the login"),
+    (AutotaskPermissionError, "Autotask refused: missing permission"),
+    (AutotaskNotFoundError, "Not found in Autotask"),
+    (AutotaskRateLimitError, "Autotask is rate limiting"),
+    (AutotaskValidationError, "Autotask rejected the data"),
+    (AutotaskServerError, "Autotask failed"),
+    (AutotaskError, "Autotask request failed"),
+)
+
+UNEXPECTED = "Unexpected error while talking to Autotask ({name}); the details are in the server log."
+
+
+def error_title(exc):
+    """A short heading for ``exc``."""
+    for cls, title in _TITLES:
+        if isinstance(exc, cls):
+            return title
+    return "Unexpected error"
+
+
+def operator_message(exc, action=None):
+    """What the operator should read about ``exc``.
+
+    ``action`` names what was attempted ("create the ticket"): "Could not create the ticket: …".
+    Non-Autotask exceptions get a generic sentence (their text may contain anything).
+    """
+    text = str(exc) if isinstance(exc, AutotaskError) else UNEXPECTED.format(name=type(exc).__name__)
+    if action:
+        return f"Could not {action}: {text}"
+    return text
+
+
+def error_summary(exc):
+    """A JSON-friendly description of ``exc`` (command ``--json`` output, audit details)."""
+    if not isinstance(exc, AutotaskError):
+        return {"error": type(exc).__name__, "title": error_title(exc), "message": operator_message(exc)}
+    summary = {
+        "error": type(exc).__name__,
+        "title": error_title(exc),
+        "message": str(exc),
+        "hint": exc.hint,
+        "status_code": exc.status_code,
+        "errors": list(exc.errors),
+        "retryable": exc.retryable,
+        "ambiguous": exc.ambiguous,
+    }
+    if isinstance(exc, AutotaskRateLimitError):
+        summary["rate_limit"] = exc.kind
+    return summary
