@@ -1,0 +1,1 @@
+"""Benchmarks (run with `make bench`, i.e. `python benchmarks/run.py`). Not collected by pytest."""
