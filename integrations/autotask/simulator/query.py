@@ -1,0 +1,222 @@
+"""The Autotask REST query language (reference §4): parsing, validation and evaluation of filters."""
+
+from datetime import UTC, datetime
+
+MAX_PAGE_SIZE = 500
+OR_LIMIT_MESSAGE = "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
+UDF_LIMIT_MESSAGE = "You can only query by one user-defined field at a time."
+
+COMPARISON_OPS = {"eq", "noteq", "gt", "gte", "lt", "lte", "beginswith", "endswith", "contains"}
+EXISTENCE_OPS = {"exist", "notexist"}
+LIST_OPS = {"in", "notin"}
+GROUP_OPS = {"and", "or"}
+
+
+class QueryError(Exception):
+    """A query Autotask would reject with HTTP 500 and this text in `errors`."""
+
+
+def ci_get(mapping, key, default=None):
+    """Look up a JSON key case-insensitively (`filter`/`Filter`, `MaxRecords`/`maxRecords`)."""
+    if not isinstance(mapping, dict):
+        return default
+    lowered = key.lower()
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == lowered:
+            return v
+    return default
+
+
+class Query:
+    """A validated query body: filters, page size and included fields."""
+
+    def __init__(self, body, entity, *, require_filter=True, max_or=500, strict_booleans=False):
+        if not isinstance(body, dict):
+            raise QueryError("The query body must be a JSON object.")
+        self.entity = entity
+        self.strict_booleans = strict_booleans
+        filters = ci_get(body, "filter")
+        if filters is None:
+            filters = []
+        if isinstance(filters, dict):
+            filters = [filters]
+        if not isinstance(filters, list):
+            raise QueryError("Filter must be an array of filter conditions.")
+        if require_filter and not filters:
+            raise QueryError("A query must contain at least one filter condition.")
+        self.filters = filters
+        max_records = ci_get(body, "maxRecords")
+        if max_records is None:
+            self.page_size = MAX_PAGE_SIZE
+        else:
+            if isinstance(max_records, bool) or not isinstance(max_records, int):
+                raise QueryError("MaxRecords must be an integer between 1 and 500.")
+            if not 1 <= max_records <= MAX_PAGE_SIZE:
+                raise QueryError("MaxRecords must be between 1 and 500.")
+            self.page_size = max_records
+        include = ci_get(body, "includeFields") or []
+        if not isinstance(include, list):
+            raise QueryError("IncludeFields must be an array of field names.")
+        self.include_fields = []
+        for name in include:
+            field = entity.field(name)
+            if field is not None and field.name not in self.include_fields:
+                self.include_fields.append(field.name)
+        self._udf_count = 0
+        self._or_count = 0
+        for item in filters:
+            self._validate(item)
+        if self._udf_count > 1:
+            raise QueryError(UDF_LIMIT_MESSAGE)
+        if self._or_count > max_or:
+            raise QueryError(OR_LIMIT_MESSAGE)
+
+    def _validate(self, item):
+        if not isinstance(item, dict):
+            raise QueryError("Each filter must be an object with an 'op'.")
+        op = str(ci_get(item, "op", "")).lower()
+        if op in GROUP_OPS:
+            items = ci_get(item, "items")
+            if not isinstance(items, list) or not items:
+                raise QueryError(f"The '{op}' operator requires a non-empty items array.")
+            if op == "or":
+                self._or_count += len(items)
+            for child in items:
+                self._validate(child)
+            return
+        if op not in COMPARISON_OPS | EXISTENCE_OPS | LIST_OPS:
+            raise QueryError(f"Invalid operator '{ci_get(item, 'op', '')}'.")
+        name = ci_get(item, "field")
+        if not name or not isinstance(name, str):
+            raise QueryError(f"The '{op}' operator requires a field.")
+        if ci_get(item, "udf") is True:
+            self._udf_count += 1
+        else:
+            field = self.entity.field(name)
+            if field is None:
+                raise QueryError(f"Unable to find {name} in the {self.entity.name} entity.")
+            if not field.queryable:
+                raise QueryError(f"The field {field.name} is not queryable.")
+        if op in LIST_OPS:
+            values = ci_get(item, "value")
+            if not isinstance(values, list):
+                raise QueryError(f"The '{op}' operator requires an array value.")
+            if op == "in":
+                self._or_count += len(values)
+        elif op in COMPARISON_OPS and "value" not in {k.lower() for k in item}:
+            raise QueryError(f"The '{op}' operator requires a value.")
+
+    def matches(self, record):
+        return all(self._match(item, record) for item in self.filters)
+
+    def _match(self, item, record):
+        op = str(ci_get(item, "op", "")).lower()
+        if op == "and":
+            return all(self._match(child, record) for child in ci_get(item, "items"))
+        if op == "or":
+            return any(self._match(child, record) for child in ci_get(item, "items"))
+        name = ci_get(item, "field")
+        if ci_get(item, "udf") is True:
+            data_type = "string"
+            actual = None
+            for udf in record.get("userDefinedFields") or []:
+                if str(udf.get("name", "")).lower() == name.lower():
+                    actual = udf.get("value")
+        else:
+            field = self.entity.field(name)
+            data_type = field.data_type
+            actual = record.get(field.name)
+        if op == "exist":
+            return actual is not None and actual != ""
+        if op == "notexist":
+            return actual is None or actual == ""
+        value = ci_get(item, "value")
+        if op in LIST_OPS:
+            wanted = [_coerce(v, data_type, self.strict_booleans) for v in value]
+            hit = actual is not None and _norm(actual, data_type) in wanted
+            return hit if op == "in" else not hit
+        wanted = _coerce(value, data_type, self.strict_booleans)
+        if actual is None:
+            return op == "noteq" and wanted is not None
+        have = _norm(actual, data_type)
+        if op == "eq":
+            return have == wanted
+        if op == "noteq":
+            return have != wanted
+        if op in ("beginswith", "endswith", "contains"):
+            have, wanted = str(have), str(wanted)
+            if op == "beginswith":
+                return have.startswith(wanted)
+            if op == "endswith":
+                return have.endswith(wanted)
+            return wanted in have
+        if wanted is None:
+            return False
+        try:
+            if op == "gt":
+                return have > wanted
+            if op == "gte":
+                return have >= wanted
+            if op == "lt":
+                return have < wanted
+            return have <= wanted
+        except TypeError as exc:
+            raise QueryError(f"Cannot compare {name} with {value!r}.") from exc
+
+    def project(self, record, has_udfs):
+        """Apply IncludeFields: `id` (and `userDefinedFields` where the entity has them) always stay."""
+        if not self.include_fields:
+            return dict(record)
+        keep = {"id", *self.include_fields}
+        out = {k: v for k, v in record.items() if k in keep}
+        if has_udfs:
+            out["userDefinedFields"] = record.get("userDefinedFields") or []
+        return out
+
+
+def parse_datetime(value):
+    """Parse Autotask datetimes; naive input is treated as UTC (reference §3)."""
+    text = str(value).strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _norm(value, data_type):
+    """Normalise a stored value for comparison (strings compare case-insensitively)."""
+    if value is None:
+        return None
+    if data_type == "string":
+        return str(value).lower()
+    if data_type == "datetime":
+        return parse_datetime(value)
+    return value
+
+
+def _coerce(value, data_type, strict_booleans):
+    """Turn a filter value into something comparable with a normalised stored value."""
+    if value is None:
+        return None
+    try:
+        if data_type in ("integer", "long", "short"):
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            return int(value) if not isinstance(value, float) else value
+        if data_type in ("decimal", "double"):
+            return float(value)
+        if data_type == "boolean":
+            if isinstance(value, bool):
+                return value
+            if not strict_booleans and str(value).lower() in ("true", "false"):
+                return str(value).lower() == "true"
+            raise ValueError
+        if data_type == "datetime":
+            return parse_datetime(value)
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"Invalid value {value!r} for a field of type {data_type}.") from exc
+    return str(value).lower()
