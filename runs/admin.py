@@ -1,0 +1,96 @@
+import secrets
+
+from django.contrib import admin, messages
+
+from .models import BackupJob, IngestToken, Run, hash_token
+
+
+@admin.register(BackupJob)
+class BackupJobAdmin(admin.ModelAdmin):
+    list_display = ["name", "customer", "backup_software", "job_type", "schedule", "is_active", "created_at"]
+    list_filter = ["is_active", "backup_software", "job_type"]
+    search_fields = ["name", "customer__name"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["created_at"]
+
+
+class ReviewedFilter(admin.SimpleListFilter):
+    title = "reviewed"
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Reviewed"), ("no", "Not reviewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(reviewed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(reviewed_at__isnull=True)
+        return queryset
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "job", "status", "finished_at", "reviewed_at", "manual_ticket_number"]
+    list_filter = ["status", ReviewedFilter, "job__backup_software"]
+    search_fields = [
+        "job__name",
+        "job__customer__name",
+        "summary",
+        "source_external_id",
+        "manual_ticket_number",
+    ]
+    list_select_related = ["job__customer"]  # Run.job's __str__ shows the customer's name
+    date_hierarchy = "started_at"
+    autocomplete_fields = ["job"]
+    raw_id_fields = ["reviewed_by"]
+    readonly_fields = ["created_at"]
+    list_per_page = 50
+    # The run table grows without bound: skip the extra unfiltered COUNT(*) on every changelist page.
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # Changing the external id of a stored run would break idempotent ingestion for it.
+            return [*self.readonly_fields, "source_external_id"]
+        return self.readonly_fields
+
+
+@admin.register(IngestToken)
+class IngestTokenAdmin(admin.ModelAdmin):
+    """Tokens for POST /api/runs/. The raw token is generated on save and shown once, in a message.
+
+    Only its SHA-256 (`token_hash`) is stored; the hash is never shown. The message travels in Django's
+    message storage (signed cookie, or the session if too large) only until the next page displays it.
+    """
+
+    list_display = ["name", "prefix", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    actions = ["deactivate"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "is_active"]
+        return ["name", "is_active", "prefix", "created_at", "last_used_at"]
+
+    def save_model(self, request, obj, form, change):
+        raw_token = None
+        if not change:
+            # Same format as IngestToken.issue(): "bc_" + 43 URL-safe characters.
+            raw_token = "bc_" + secrets.token_urlsafe(32)
+            obj.prefix = raw_token[:10]
+            obj.token_hash = hash_token(raw_token)
+        super().save_model(request, obj, form, change)
+        if raw_token is not None:
+            messages.warning(
+                request,
+                f"Copy the token for “{obj.name}” now — it is not stored and will not be shown again: {raw_token}",
+            )
+
+    @admin.action(description="Deactivate selected tokens", permissions=["change"])
+    def deactivate(self, request, queryset):
+        updated = queryset.update(is_active=False)
+        self.message_user(request, f"Deactivated {updated} token(s).", messages.SUCCESS)
