@@ -20,22 +20,36 @@ def _latest_run(**outer_filter):
     return Run.objects.filter(**outer_filter).order_by("-started_at", "-id")
 
 
-def _open_run_count(**outer_filter):
-    """Unreviewed warning/error/missed runs, counted in a subquery (no join fan-out with other counts)."""
-    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True, **outer_filter)
-    counted = runs.order_by().values(*outer_filter).annotate(n=Count("pk")).values("n")
+def _count(queryset, outer_field):
+    """COUNT(*) of `queryset` correlated on `outer_field`, as a subquery.
+
+    A subquery rather than `Count()` so counts never multiply through joins, and so the paginator's
+    COUNT query can drop these annotations (an aggregate annotation would force it to evaluate them all).
+    """
+    counted = queryset.order_by().values(outer_field).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _open_run_count(**outer_filter):
+    """Unreviewed warning/error/missed runs (those on Run Checks)."""
+    (outer_field,) = outer_filter
+    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True, **outer_filter)
+    return _count(runs, outer_field)
 
 
 @require_GET
 @view_required
 def customer_list(request):
-    customers = Customer.objects.annotate(
-        job_count=Count("jobs", distinct=True),
-        latest_status=Subquery(_latest_run(job__customer=OuterRef("pk")).values("status")[:1]),
-        latest_started_at=Subquery(_latest_run(job__customer=OuterRef("pk")).values("started_at")[:1]),
-        open_runs=_open_run_count(job__customer=OuterRef("pk")),
-    ).order_by("name")
+    customers = (
+        Customer.objects.only("pk", "name", "is_active")
+        .annotate(
+            job_count=_count(BackupJob.objects.filter(customer=OuterRef("pk")), "customer"),
+            latest_status=Subquery(_latest_run(job__customer=OuterRef("pk")).values("status")[:1]),
+            latest_started_at=Subquery(_latest_run(job__customer=OuterRef("pk")).values("started_at")[:1]),
+            open_runs=_open_run_count(job__customer=OuterRef("pk")),
+        )
+        .order_by("name")
+    )
     query = request.GET.get("q", "").strip()[:200]
     if query:
         customers = customers.filter(name__icontains=query)
