@@ -4,7 +4,8 @@ from django.apps import AppConfig
 class AutotaskConfig(AppConfig):
     name = "integrations.autotask"
     label = "autotask"
-    verbose_name = "Autotask"
+    # The admin index section; the settings page inside it is called "Autotask".
+    verbose_name = "Extensions & Integrations"
 
     def ready(self):
         # Wiring only (receivers, template extensions, checks) — never database access here.

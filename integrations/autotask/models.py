@@ -38,7 +38,8 @@ class AutotaskSettings(models.Model):
 
     class Meta:
         verbose_name = "Autotask settings"
-        verbose_name_plural = "Autotask settings"
+        # The entry under "Extensions & Integrations" on the admin index.
+        verbose_name_plural = "Autotask"
         permissions = [("manage_autotask", "Can configure the Autotask integration")]
 
     def __str__(self):
@@ -198,6 +199,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        verbose_name = "Autotask audit event"
+        verbose_name_plural = "Autotask audit log"
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} ({self.outcome})"

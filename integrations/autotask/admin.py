@@ -1,0 +1,326 @@
+"""Admin: "Extensions & Integrations → Autotask" (one settings page) and a read-only audit log.
+
+The settings page is `admin:autotask_autotasksettings_change` for pk 1; its changelist only redirects
+there, and nothing can be added or deleted. Viewing or changing it needs a staff account with
+`autotask.manage_autotask` (Admin role); non-staff users are sent to the admin login, staff without the
+permission get 403.
+
+The Test connection / Refresh reference data buttons post the settings form to their own URLs. They use
+the credentials typed on the page (an empty secret / Tracking Identifier field means the stored one) for
+the stored environment; when the test succeeds those credentials are stored (they are proven to work),
+when it fails nothing but the failed test result is stored. Other unsaved edits on the page are
+discarded — the page reloads.
+"""
+
+import logging
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from integrations.autotask.exceptions import AutotaskError
+from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
+from integrations.autotask.models import AuditEvent, AutotaskSettings, ReferenceKind, ReferenceValue
+from integrations.autotask.services import configuration, connection, reference
+
+logger = logging.getLogger(__name__)
+
+MANAGE_PERMISSION = "autotask.manage_autotask"
+
+# A warning on the admin index when the enabled integration is unusable. Only set when nobody else has
+# customised the index template (removing the app restores Django's own index).
+if admin.site.index_template is None:
+    admin.site.index_template = "admin/autotask/index.html"
+
+
+def settings_url():
+    return reverse("admin:autotask_autotasksettings_change", args=[1])
+
+
+@admin.register(AutotaskSettings)
+class AutotaskSettingsAdmin(admin.ModelAdmin):
+    form = AutotaskSettingsForm
+    change_form_template = "admin/autotask/autotasksettings/change_form.html"
+    save_on_top = False
+
+    # -- permissions: one permission guards the whole page ---------------------------------------------
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and request.user.has_perm(MANAGE_PERMISSION)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # -- a singleton: never a list ---------------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        AutotaskSettings.load()
+        return HttpResponseRedirect(settings_url())
+
+    def get_object(self, request, object_id, from_field=None):
+        if str(object_id) != "1":
+            return None
+        return AutotaskSettings.load()
+
+    def response_change(self, request, obj):
+        messages.success(request, "The Autotask settings were saved.")
+        return HttpResponseRedirect(settings_url())
+
+    def message_user(self, request, *args, **kwargs):
+        # Django's own "… was changed successfully" is replaced by response_change's message.
+        return None
+
+    # -- layout ----------------------------------------------------------------------------------------
+
+    def get_fieldsets(self, request, obj=None):
+        obj = obj or AutotaskSettings.load()
+        env_config = obj.active_environment()
+        env_name = env_config.get_environment_display()
+        return [
+            (None, {"fields": ["enabled", "environment", "base_url", "compatibility_mode"]}),
+            (
+                f"{env_name} credentials",
+                {
+                    "description": "Credentials are kept per environment: switching environment keeps "
+                    "the other set. The secret and the Tracking Identifier are stored encrypted and never "
+                    "shown again; leave them empty to keep the stored values.",
+                    "fields": [
+                        "username",
+                        ("secret", "clear_secret"),
+                        ("integration_code", "clear_integration_code"),
+                        "impersonation_resource_id",
+                    ],
+                },
+            ),
+            (
+                f"{env_name} connection and reference data",
+                {"description": self._connection_panel(request, env_config), "fields": []},
+            ),
+            (
+                f"Ticket defaults ({env_name})",
+                {
+                    "description": "Chosen from the cached reference data of the "
+                    f"{env_name} tenant; inactive values are not offered.",
+                    "fields": list(configuration.DEFAULT_FIELDS),
+                },
+            ),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = list(SETTINGS_FIELDS)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def _connection_panel(self, request, env_config):
+        counts = {}
+        fetched_at = None
+        if env_config.database_id is not None:
+            for row in ReferenceValue.objects.filter(
+                environment=env_config.environment,
+                database_id=env_config.database_id,
+                is_present=True,
+                is_active=True,
+            ).only("kind", "fetched_at"):
+                counts[row.kind] = counts.get(row.kind, 0) + 1
+                fetched_at = max(fetched_at, row.fetched_at) if fetched_at else row.fetched_at
+        return render_to_string(
+            "admin/autotask/inc/connection_panel.html",
+            {
+                "env_config": env_config,
+                "counts": [(ReferenceKind(kind).label, count) for kind, count in sorted(counts.items())],
+                "fetched_at": fetched_at,
+                "test_url": reverse("admin:autotask_autotasksettings_test_connection"),
+                "refresh_url": reverse("admin:autotask_autotasksettings_refresh_reference"),
+            },
+            request=request,
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "GET" and self.has_change_permission(request):
+            for problem in self._problems_if_enabled():
+                messages.warning(request, problem)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _problems_if_enabled(self):
+        settings = AutotaskSettings.load()
+        return configuration.configuration_problems(settings) if settings.enabled else []
+
+    # -- saving + audit --------------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        before = AutotaskSettings.load()
+        with transaction.atomic():
+            obj.updated_by = request.user if request.user.is_authenticated else None
+            obj.save()
+            env_changed = form.save_environment_config()
+            settings_changes = {
+                name: [getattr(before, name), getattr(obj, name)]
+                for name in SETTINGS_FIELDS
+                if getattr(before, name) != getattr(obj, name)
+            }
+            fields = list(settings_changes) + env_changed
+            AuditEvent.record(
+                "settings_changed",
+                user=request.user,
+                environment=form.env_config.environment,
+                message=("Changed: " + ", ".join(fields)) if fields else "Saved without changes.",
+                fields=fields,
+                # values only for non-secret fields; secrets appear by name in `fields` only
+                changes={
+                    **settings_changes,
+                    **{
+                        name: getattr(form.env_config, name)
+                        for name in env_changed
+                        if name in configuration.DEFAULT_FIELDS or name in ("username",)
+                    },
+                },
+            )
+        logger.info("Autotask settings changed by %s: %s", request.user, ", ".join(fields) or "nothing")
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Field names only (the admin LogEntry never holds values anyway).
+        return [{"changed": {"fields": sorted(form.changed_data)}}] if form.changed_data else []
+
+    # -- Test connection / Refresh reference data ------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="{}_{}_test_connection".format(*info),
+            ),
+            path(
+                "refresh-reference/",
+                self.admin_site.admin_view(self.refresh_reference_view),
+                name="{}_{}_refresh_reference".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _button_prologue(self, request):
+        """Shared checks: POST only, permission, a valid credentials form. Returns (env_config, form)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        settings = AutotaskSettings.load()
+        stored = settings.active_environment()
+        form = CredentialsForm(request.POST, env_config=stored)
+        if not form.is_valid():
+            errors = "; ".join(
+                f"{form.fields[name].label if name in form.fields else name}: {' '.join(errs)}"
+                for name, errs in form.errors.items()
+            )
+            messages.error(request, f"Nothing was tested: {errors}")
+            return stored, None
+        return stored, form
+
+    def _test(self, request, stored, form):
+        """Test the typed credentials; on success store them (+ the result). Returns the result or None."""
+        candidate = form.credentials_applied()
+        changed = form.changed_credential_fields(stored, candidate)
+        try:
+            result = connection.check_connection(candidate, user=request.user)
+        except AutotaskError as exc:
+            messages.error(request, f"Connection test failed ({candidate.get_environment_display()}): {exc}")
+            return None, candidate
+        if changed:
+            AuditEvent.record(
+                "credentials_changed",
+                user=request.user,
+                environment=candidate.environment,
+                message="Stored after a successful connection test: " + ", ".join(changed),
+                fields=changed,
+            )
+        return result, candidate
+
+    def test_connection_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        stored, form = self._button_prologue(request)
+        if form is not None:
+            result, candidate = self._test(request, stored, form)
+            if result is not None:
+                messages.success(
+                    request,
+                    format_html(
+                        "Connected ({}): zone {}, database id {}, API usage {}.",
+                        candidate.get_environment_display(),
+                        result.zone_name,
+                        result.database_id,
+                        result.usage_text,
+                    ),
+                )
+        return HttpResponseRedirect(settings_url())
+
+    def refresh_reference_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        stored, form = self._button_prologue(request)
+        if form is None:
+            return HttpResponseRedirect(settings_url())
+        result, candidate = self._test(request, stored, form)
+        if result is None:
+            return HttpResponseRedirect(settings_url())
+        try:
+            refreshed = reference.refresh_reference_data(candidate, user=request.user)
+        except AutotaskError as exc:
+            messages.error(request, f"Refreshing reference data failed: {exc}")
+            return HttpResponseRedirect(settings_url())
+        parts = ", ".join(
+            f"{count} {ReferenceKind(kind).label.lower()}"
+            + (f" ({refreshed.inactive[kind]} inactive)" if refreshed.inactive.get(kind) else "")
+            for kind, count in refreshed.counts.items()
+        )
+        messages.success(
+            request,
+            f"Reference data refreshed ({candidate.get_environment_display()}): zone {result.zone_name}, "
+            f"database id {refreshed.database_id}, API usage {result.usage_text}. Cached {parts}.",
+        )
+        return HttpResponseRedirect(settings_url())
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: who changed or tested the integration, when, and what came of it."""
+
+    list_display = ("at", "user", "action", "environment", "outcome", "message")
+    list_filter = ("action", "outcome", "environment")
+    search_fields = ("message",)
+    date_hierarchy = "at"
+    readonly_fields = ("at", "user", "action", "environment", "outcome", "message", "data")
+    list_select_related = ("user",)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return (
+            user.is_active
+            and user.is_staff
+            and (user.has_perm(MANAGE_PERMISSION) or user.has_perm("autotask.view_auditevent"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

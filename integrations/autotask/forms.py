@@ -1,0 +1,321 @@
+"""The Autotask settings form (Django admin) and the credentials form behind its two buttons.
+
+The page always edits the *stored* environment's credentials and ticket defaults (shown in the fieldset
+titles). Changing the Environment dropdown and saving switches environments; the other environment's set
+is kept untouched, so switching back loses nothing.
+
+Secret and Tracking Identifier are write-only: `PasswordInput(render_value=False)`, an empty field keeps
+the stored value, the "clear stored …" checkbox removes it. Their values never reach HTML, logs, repr()
+or error messages.
+"""
+
+import copy
+
+from django import forms
+from django.utils import timezone
+
+from integrations.autotask.exceptions import AutotaskError
+from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
+from integrations.autotask.services import configuration, connection
+from integrations.autotask.services.reference import current_values
+
+SECRET_FIELDS = ("secret", "integration_code")
+CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
+SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+
+
+class WriteOnlyField(forms.CharField):
+    """A password-style input that never renders a value back (not even the posted one)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 512)
+        kwargs.setdefault(
+            "widget", forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+        )
+        super().__init__(**kwargs)
+
+
+class CredentialsMixin:
+    """Fields and helpers shared by the settings form and the Test connection / Refresh buttons."""
+
+    def _add_credential_fields(self):
+        self.fields["username"] = forms.CharField(label="API username", max_length=254, required=False)
+        self.fields["secret"] = WriteOnlyField(label="API secret")
+        self.fields["clear_secret"] = forms.BooleanField(label="Clear stored secret", required=False)
+        self.fields["integration_code"] = WriteOnlyField(label="Tracking Identifier (API integration code)")
+        self.fields["clear_integration_code"] = forms.BooleanField(
+            label="Clear stored Tracking Identifier", required=False
+        )
+        self.fields["impersonation_resource_id"] = forms.IntegerField(
+            label="Impersonation resource id",
+            required=False,
+            min_value=1,
+            help_text="Optional: Autotask shows writes as made by this resource.",
+        )
+        stored = self.env_config
+        self.fields["username"].initial = stored.username
+        self.fields["impersonation_resource_id"].initial = stored.impersonation_resource_id
+        for name in SECRET_FIELDS:
+            field = self.fields[name]
+            if getattr(stored, name):
+                field.help_text = "A value is stored. Leave empty to keep it; type a new one to replace it."
+            else:
+                field.help_text = "Nothing stored yet."
+
+    def _clean_credentials(self, cleaned):
+        for name in SECRET_FIELDS:
+            if cleaned.get(name) and cleaned.get(f"clear_{name}"):
+                self.add_error(f"clear_{name}", "Type a new value or clear the stored one, not both.")
+
+    def credentials_applied(self, env_config=None):
+        """A copy of the environment's config with the typed credentials applied (not saved)."""
+        target = copy.copy(env_config or self.env_config)
+        data = self.cleaned_data
+        target.username = (data.get("username") or "").strip()
+        target.impersonation_resource_id = data.get("impersonation_resource_id")
+        for name in SECRET_FIELDS:
+            if data.get(f"clear_{name}"):
+                setattr(target, name, "")
+            elif data.get(name):
+                setattr(target, name, data[name])
+        return target
+
+    def changed_credential_fields(self, before, after):
+        return [name for name in CREDENTIAL_FIELDS if getattr(before, name) != getattr(after, name)]
+
+
+class CredentialsForm(CredentialsMixin, forms.Form):
+    """What the Test connection / Refresh reference data buttons read from the posted settings form."""
+
+    def __init__(self, *args, env_config, **kwargs):
+        self.env_config = env_config
+        super().__init__(*args, **kwargs)
+        self._add_credential_fields()
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_credentials(cleaned)
+        return cleaned
+
+
+class ReferenceChoiceField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("empty_value", None)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+DEFAULT_LABELS = {
+    "queue_id": ("Queue", ""),
+    "source_id": ("Ticket source", ""),
+    "new_ticket_status_id": ("Status for new tickets", ""),
+    "warning_priority_id": ("Priority for Warning runs", ""),
+    "error_priority_id": ("Priority for Error runs", ""),
+    "missed_priority_id": (
+        "Priority for Missed runs",
+        "Optional: empty means Missed runs use the Error priority.",
+    ),
+    "ticket_type_id": ("Ticket type", "Optional: empty leaves Autotask's default."),
+    "note_type_id": ("Note type", "Used for every note Backupchecks writes."),
+    "note_publish_id": (
+        "Note visibility",
+        "Who can see Backupchecks' notes. Values customers can see (e.g. “All Autotask Users”) are refused.",
+    ),
+    "resolved_status_id": ("Status that means resolved", "Usually Complete (5)."),
+}
+
+
+class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
+    """Settings + the credentials and ticket defaults of the stored environment.
+
+    Validation: values must always be well-formed (base URL, ids from the cached picklists, no
+    customer-visible note visibility). Enabling additionally requires complete credentials, the base URL,
+    every required default chosen from current active values, and a successful live connection test to the
+    same tenant (database id) the reference data came from.
+    """
+
+    base_url = forms.CharField(
+        label="Backupchecks base URL",
+        required=False,
+        max_length=200,
+        help_text="How Autotask users reach this Backupchecks, e.g. https://backupchecks.example.com "
+        "— used for the links in tickets. No query string or fragment.",
+    )
+
+    class Meta:
+        model = AutotaskSettings
+        fields = list(SETTINGS_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance if self.instance.pk else AutotaskSettings.load()
+        # The environment whose credentials/defaults this page shows: the stored one.
+        self.env_config = EnvironmentConfig.for_environment(instance.environment)
+        self.connection_result = None
+        self._add_credential_fields()
+        self._add_default_fields()
+
+    # -- ticket defaults -----------------------------------------------------------------------------
+
+    def _add_default_fields(self):
+        env = self.env_config
+        self.reference_rows = configuration.reference_rows(env.environment, env.database_id)
+        self.has_reference_data = bool(self.reference_rows)
+        self.stale_defaults = configuration.default_problems(
+            env.environment,
+            env.database_id,
+            configuration.env_defaults(env),
+            require=False,
+            rows=self.reference_rows,
+        )
+        for name, kind in configuration.DEFAULT_FIELDS.items():
+            label, help_text = DEFAULT_LABELS[name]
+            stored = getattr(env, name)
+            choices = [("", "---------")]
+            offered = set()
+            if env.database_id is not None:
+                for row in current_values(env.environment, env.database_id, kind):
+                    choices.append((row.value, f"{row.label} ({row.value})"))
+                    offered.add(row.value)
+            if stored is not None and stored not in offered:
+                # Keep the stored choice visible, marked, so the admin sees what changed in Autotask.
+                row = self.reference_rows.get((kind, stored))
+                state = "gone from Autotask" if row is None or not row.is_present else "inactive in Autotask"
+                text = f"{row.label} ({stored})" if row is not None else str(stored)
+                choices.append((stored, f"⚠ {text} — {state}"))
+            if name in self.stale_defaults:
+                help_text = f"⚠ {self.stale_defaults[name]} {help_text}".strip()
+            if not self.has_reference_data:
+                help_text = "No reference data yet: test the connection and refresh reference data first."
+            self.fields[name] = ReferenceChoiceField(
+                label=label, choices=choices, help_text=help_text, initial=stored
+            )
+        self.fields["resolved_status_id"].required = False
+        if env.resolved_status_id is None and env.database_id is not None:
+            self.fields["resolved_status_id"].initial = configuration.default_resolved_status(
+                env.environment, env.database_id
+            )
+
+    # -- validation ------------------------------------------------------------------------------------
+
+    def clean_base_url(self):
+        return configuration.normalise_base_url(self.cleaned_data.get("base_url"))
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_credentials(cleaned)
+        env = self.env_config
+        chosen = {name: cleaned.get(name) for name in configuration.DEFAULT_FIELDS}
+        # Always: a chosen (newly or previously) note visibility customers can see is refused.
+        publish_problem = configuration.default_problems(
+            env.environment,
+            env.database_id,
+            {"note_publish_id": chosen["note_publish_id"]},
+            require=False,
+            rows=self.reference_rows,
+        ).get("note_publish_id")
+        if publish_problem and "visible to customers" in publish_problem:
+            self.add_error("note_publish_id", publish_problem)
+        if self.errors or not cleaned.get("enabled"):
+            return cleaned
+        target_env = cleaned.get("environment") or env.environment
+        if target_env != env.environment:
+            self._validate_switch_while_enabled(target_env, cleaned)
+        else:
+            self._validate_enable(cleaned, chosen)
+        return cleaned
+
+    def _validate_enable(self, cleaned, chosen):
+        env = self.env_config
+        candidate = self.credentials_applied()
+        for field, label in configuration.CREDENTIAL_LABELS.items():
+            if not getattr(candidate, field):
+                self.add_error(field, f"The {label} is required to enable the integration.")
+        if not cleaned.get("base_url"):
+            self.add_error("base_url", "The base URL is required to enable the integration.")
+        if env.database_id is None:
+            self.add_error(
+                "enabled",
+                "Test the connection and refresh reference data before enabling the integration.",
+            )
+        else:
+            for field, message in configuration.default_problems(
+                env.environment, env.database_id, chosen, rows=self.reference_rows
+            ).items():
+                self.add_error(field, message)
+        if self.errors:
+            return
+        self._probe(candidate, "enabled")
+
+    def _validate_switch_while_enabled(self, target_env, cleaned):
+        """Switching environment while enabled: the other environment's *stored* set must be usable."""
+        other = EnvironmentConfig.for_environment(target_env)
+        name = other.get_environment_display()
+        if not cleaned.get("base_url"):
+            self.add_error("base_url", "The base URL is required to enable the integration.")
+        problems = []
+        if not other.has_credentials:
+            problems.append(f"the {name} credentials are incomplete")
+        if other.database_id is None:
+            problems.append(f"the {name} connection has never been tested")
+        else:
+            problems += list(
+                configuration.default_problems(
+                    other.environment, other.database_id, configuration.env_defaults(other)
+                ).values()
+            )
+        if problems:
+            self.add_error(
+                "environment",
+                f"Cannot switch to {name} while enabled: {'; '.join(problems)}. "
+                "Disable the integration, switch, configure and test it, then enable it.",
+            )
+            return
+        self._probe(other, "environment")
+
+    def _probe(self, env_config, error_field):
+        try:
+            result = connection.probe(connection.credentials_for(env_config))
+        except AutotaskError as exc:
+            self.add_error(error_field, f"Cannot enable: the connection test failed. {exc}")
+            return
+        if env_config.database_id is not None and result.database_id != env_config.database_id:
+            self.add_error(
+                error_field,
+                f"Cannot enable: these credentials reach Autotask database {result.database_id}, but the "
+                f"reference data is from database {env_config.database_id}. Refresh reference data and "
+                "choose the ticket defaults again.",
+            )
+            return
+        self.connection_result = result
+
+    # -- saving ----------------------------------------------------------------------------------------
+
+    def save_environment_config(self):
+        """Store the edited credentials and ticket defaults on the displayed environment.
+
+        Returns the names of the fields that changed (secret names only, never values).
+        """
+        before = self.env_config
+        after = self.credentials_applied()
+        for name in configuration.DEFAULT_FIELDS:
+            setattr(after, name, self.cleaned_data.get(name))
+        changed = self.changed_credential_fields(before, after)
+        changed += [n for n in configuration.DEFAULT_FIELDS if getattr(before, n) != getattr(after, n)]
+        if self.connection_result is not None and after.environment == self.cleaned_data.get("environment"):
+            record_connection_result(after, self.connection_result)
+        after.save()
+        self.env_config = after
+        return changed
+
+
+def record_connection_result(env_config, result):
+    env_config.zone_name = result.zone_name
+    env_config.api_url = result.api_url
+    env_config.web_url = result.web_url
+    env_config.database_id = result.database_id
+    env_config.last_tested_at = timezone.now()
+    env_config.last_test_ok = True
+    env_config.last_test_message = f"Connected to zone {result.zone_name}; {result.usage_text}."

@@ -1,0 +1,25 @@
+"""Admin-only template tags of the Autotask integration."""
+
+from django import template
+from django.urls import reverse
+
+from integrations.autotask.models import AutotaskSettings
+from integrations.autotask.services.configuration import configuration_problems
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/autotask/inc/configuration_warning.html", takes_context=True)
+def autotask_configuration_warning(context):
+    """Staff with the Autotask permission see why an *enabled* integration is unusable (DB reads only)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_staff or not user.has_perm("autotask.manage_autotask"):
+        return {"problems": []}
+    settings = AutotaskSettings.load()
+    if not settings.enabled:
+        return {"problems": []}
+    return {
+        "problems": configuration_problems(settings),
+        "settings_url": reverse("admin:autotask_autotasksettings_change", args=[1]),
+    }
