@@ -1,0 +1,144 @@
+"""Reads are retried (bounded, with backoff); writes are sent exactly once."""
+
+import httpx
+import pytest
+
+from integrations.autotask.exceptions import (
+    AutotaskConnectionError,
+    AutotaskRateLimitError,
+    AutotaskServerError,
+    AutotaskValidationError,
+)
+
+from .conftest import respond
+
+THREAD_LIMIT = respond(
+    500,
+    {
+        "errors": [
+            "Thread Threshold Exceeded: The Autotask API thread threshold of 3 threads has been exceeded. (Itgenatr005)"
+        ]
+    },
+)
+HOURLY = respond(500, {"errors": ["API request threshold exceeded for this database."]})
+FILTER = [{"op": "eq", "field": "id", "value": 1}]
+OK_QUERY = respond(200, {"items": [{"id": 1}], "pageDetails": {"nextPageUrl": None}})
+
+TRANSIENT = {
+    "thread-threshold": THREAD_LIMIT,
+    "429": respond(429),
+    "500-no-body": respond(500),
+    "503-html": respond(503, content=b"<html>Service Unavailable</html>"),
+    "connect-error": httpx.ConnectError("connection refused"),
+    "read-timeout": httpx.ReadTimeout("timed out"),
+}
+
+
+@pytest.mark.parametrize("failure", TRANSIENT.values(), ids=TRANSIENT.keys())
+def test_reads_are_retried_with_backoff(fake, client, sleeps, failure):
+    fake.on("POST", "/Tickets/query", failure, failure, OK_QUERY)
+    assert list(client.query("Tickets", FILTER)) == [{"id": 1}]
+    assert len(fake.data_requests) == 3
+    assert len(sleeps) == 2
+    assert 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0  # exponential, jittered
+
+
+@pytest.mark.parametrize("failure", TRANSIENT.values(), ids=TRANSIENT.keys())
+def test_retries_are_bounded(fake, client, sleeps, failure):
+    fake.on("GET", "/Tickets/7", failure)
+    with pytest.raises((AutotaskRateLimitError, AutotaskServerError, AutotaskConnectionError)):
+        client.get("Tickets", 7)
+    assert len(fake.data_requests) == 3
+    assert len(sleeps) == 2
+
+
+def test_get_count_and_next_page_are_reads(fake, client, sleeps):
+    fake.on("GET", "/Tickets/entityInformation/fields", THREAD_LIMIT, respond(200, {"fields": []}))
+    fake.on("POST", "/Tickets/query/count", respond(429), respond(200, {"queryCount": 2}))
+    assert client.field_info("Tickets") == []
+    assert client.count("Tickets", FILTER) == 2
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize("failure", TRANSIENT.values(), ids=TRANSIENT.keys())
+@pytest.mark.parametrize("verb", ["create", "create_child", "update"])
+def test_writes_are_never_retried(fake, client, sleeps, failure, verb):
+    fake.on("POST", "/Tickets", failure, respond(200, {"itemId": 1}))
+    fake.on("POST", "/Tickets/5/Notes", failure, respond(200, {"itemId": 1}))
+    fake.on("PATCH", "/Tickets", failure, respond(200, {"itemId": 5}))
+    call = {
+        "create": lambda: client.create("Tickets", {"title": "x"}),
+        "create_child": lambda: client.create_child("Tickets", 5, "Notes", {"description": "x"}),
+        "update": lambda: client.update("Tickets", {"id": 5, "status": 5}),
+    }[verb]
+    with pytest.raises((AutotaskRateLimitError, AutotaskServerError, AutotaskConnectionError)):
+        call()
+    assert len(fake.data_requests) == 1
+    assert sleeps == []
+
+
+def test_timeout_on_create_is_ambiguous_and_not_retried(fake, make_client, sleeps):
+    fake.on("POST", "/Tickets", httpx.ReadTimeout("timed out"), respond(200, {"itemId": 1}))
+    with pytest.raises(AutotaskConnectionError) as info:
+        make_client(timeout=5).create("Tickets", {"title": "x"})
+    err = info.value
+    assert err.ambiguous is True
+    assert "Autotask did not answer within 5 s" in str(err)
+    assert "may have been saved" in str(err)
+    assert [r.method for r in fake.data_requests] == ["POST"]
+    assert sleeps == []
+
+
+def test_validation_errors_are_not_retried(fake, client, sleeps):
+    fake.on("POST", "/Tickets/query", respond(500, {"errors": ["Invalid field 'foo'."]}))
+    with pytest.raises(AutotaskValidationError):
+        list(client.query("Tickets", FILTER))
+    assert len(fake.data_requests) == 1 and sleeps == []
+
+
+def test_hourly_threshold_is_not_retried_and_reports_known_usage(fake, client, sleeps):
+    usage = {
+        "externalRequestThreshold": 10000,
+        "requestThresholdTimeframe": 60,
+        "currentTimeframeRequestCount": 9990,
+    }
+    fake.on("GET", "/ThresholdInformation", respond(200, usage))
+    fake.on("POST", "/Tickets/query", HOURLY)
+    client.threshold_information()
+
+    with pytest.raises(AutotaskRateLimitError) as info:
+        list(client.query("Tickets", FILTER))
+    err = info.value
+    assert err.kind == "hourly" and err.retryable is False
+    assert "Autotask is rate limiting — 9,990 of 10,000 requests used this hour" in str(err)
+    assert err.usage == usage
+    assert len(fake.data_requests) == 2 and sleeps == []
+
+
+def test_hourly_threshold_without_known_usage(fake, client):
+    fake.on("POST", "/Tickets/query", HOURLY)
+    with pytest.raises(AutotaskRateLimitError) as info:
+        list(client.query("Tickets", FILTER))
+    assert "Autotask is rate limiting" in str(info.value)
+    assert "10,000" in str(info.value)
+    assert info.value.usage is None
+
+
+def test_retry_after_header_is_honoured_and_capped(fake, client, sleeps):
+    fake.on(
+        "GET",
+        "/Tickets/7",
+        respond(429, headers={"Retry-After": "2"}),
+        respond(429, headers={"Retry-After": "3600"}),
+        respond(200, {"item": None}),
+    )
+    assert client.get("Tickets", 7) is None
+    assert sleeps == [2.0, 30.0]
+
+
+def test_zone_discovery_is_retried_on_transient_failure(fake, client, sleeps):
+    from .conftest import ZONE_ANSWER
+
+    fake.zone(httpx.ConnectError("dns"), respond(200, ZONE_ANSWER))
+    assert client.zone_information().name == "AE02"
+    assert len(sleeps) == 1
