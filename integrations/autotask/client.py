@@ -64,6 +64,7 @@ BODY_SNIPPET_CHARS = 200
 _ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _ENDPOINT_IN_PATH = re.compile(r"/v1\.0/([^/?#]+)", re.IGNORECASE)
 _READ_SUFFIXES = ("/query", "/query/count", "/query/next")
+_STATED_THRESHOLD = re.compile(r"threshold of ([\d,]+) requests", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -615,7 +616,7 @@ class AutotaskClient:
                 f"Autotask refused {where}: the hourly API request threshold is exceeded (HTTP {status}).",
                 kind="hourly",
                 usage=self._last_threshold[0] if self._last_threshold else None,
-                hint=self._hourly_hint(),
+                hint=self._hourly_hint(text),
                 retryable=False,
                 **common,
             )
@@ -719,7 +720,7 @@ class AutotaskClient:
             "(Autotask allows 3 at a time per integration); try again in a moment"
         )
 
-    def _hourly_hint(self):
+    def _hourly_hint(self, error_text=""):
         if self._last_threshold:
             usage, checked_at = self._last_threshold
             used = usage.get("currentTimeframeRequestCount")
@@ -730,6 +731,13 @@ class AutotaskClient:
                     f"(last checked {checked_at:%H:%M} UTC); Autotask blocks API calls until the hourly "
                     "usage falls, try again later"
                 )
+        stated = _STATED_THRESHOLD.search(error_text)
+        if stated:
+            limit = int(stated.group(1).replace(",", ""))
+            return (
+                f"Autotask is rate limiting — all {limit:,} requests of this hour are used (the threshold "
+                "is shared by every integration on the Autotask database); try again later"
+            )
         return (
             "Autotask is rate limiting — the hourly API request threshold (usually 10,000 requests per "
             "Autotask database, shared by all integrations) is used up; try again later"

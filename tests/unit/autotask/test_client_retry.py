@@ -142,3 +142,22 @@ def test_zone_discovery_is_retried_on_transient_failure(fake, client, sleeps):
     fake.zone(httpx.ConnectError("dns"), respond(200, ZONE_ANSWER))
     assert client.zone_information().name == "AE02"
     assert len(sleeps) == 1
+
+
+def test_hourly_threshold_states_the_limit_autotask_names(fake, client):
+    fake.on(
+        "POST",
+        "/Tickets/query",
+        respond(
+            429,
+            {
+                "errors": [
+                    "The external request threshold of 10000 requests per 60 minutes has been exceeded."
+                ]
+            },
+        ),
+    )
+    with pytest.raises(AutotaskRateLimitError) as info:
+        list(client.query("Tickets", FILTER))
+    assert info.value.kind == "hourly"
+    assert "Autotask is rate limiting — all 10,000 requests of this hour are used" in str(info.value)
