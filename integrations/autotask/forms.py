@@ -218,7 +218,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         ).get("note_publish_id")
         if publish_problem and "visible to customers" in publish_problem:
             self.add_error("note_publish_id", publish_problem)
-        if self.errors or not cleaned.get("enabled"):
+        if not cleaned.get("enabled"):
             return cleaned
         target_env = cleaned.get("environment") or env.environment
         if target_env != env.environment:
@@ -231,9 +231,9 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         env = self.env_config
         candidate = self.credentials_applied()
         for field, label in configuration.CREDENTIAL_LABELS.items():
-            if not getattr(candidate, field):
+            if not getattr(candidate, field) and field not in self.errors:
                 self.add_error(field, f"The {label} is required to enable the integration.")
-        if not cleaned.get("base_url"):
+        if not cleaned.get("base_url") and "base_url" not in self.errors:
             self.add_error("base_url", "The base URL is required to enable the integration.")
         if env.database_id is None:
             self.add_error(
@@ -244,7 +244,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             for field, message in configuration.default_problems(
                 env.environment, env.database_id, chosen, rows=self.reference_rows
             ).items():
-                self.add_error(field, message)
+                if field not in self.errors:
+                    self.add_error(field, message)
         if self.errors:
             return
         self._probe(candidate, "enabled")
@@ -253,7 +254,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         """Switching environment while enabled: the other environment's *stored* set must be usable."""
         other = EnvironmentConfig.for_environment(target_env)
         name = other.get_environment_display()
-        if not cleaned.get("base_url"):
+        if not cleaned.get("base_url") and "base_url" not in self.errors:
             self.add_error("base_url", "The base URL is required to enable the integration.")
         problems = []
         if not other.has_credentials:
@@ -273,7 +274,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
                 "Disable the integration, switch, configure and test it, then enable it.",
             )
             return
-        self._probe(other, "environment")
+        if not self.errors:
+            self._probe(other, "environment")
 
     def _probe(self, env_config, error_field):
         try:

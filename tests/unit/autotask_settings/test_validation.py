@@ -1,0 +1,125 @@
+"""Invalid configurations are blocked with a message on the right field, and nothing is saved."""
+
+import pytest
+
+from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceValue
+
+from .conftest import SETTINGS_URL, form_data
+
+
+def post(client, **overrides):
+    return client.post(SETTINGS_URL, form_data(**overrides))
+
+
+def errors_of(response):
+    assert response.status_code == 200, "the invalid form was accepted"
+    form = response.context["adminform"].form
+    return {name: " ".join(errors) for name, errors in form.errors.items()}
+
+
+def snapshot():
+    settings = AutotaskSettings.load()
+    env = EnvironmentConfig.for_environment("sandbox")
+    return (
+        settings.enabled,
+        settings.environment,
+        settings.base_url,
+        env.username,
+        env.secret,
+        env.integration_code,
+        env.queue_id,
+        env.note_publish_id,
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides,field,text",
+    [
+        ({"base_url": ""}, "base_url", "required to enable"),
+        ({"base_url": "ftp://backupchecks.example.com"}, "base_url", "http"),
+        ({"base_url": "backupchecks.example.com"}, "base_url", "absolute"),
+        ({"base_url": "https://backupchecks.example.com/?x=1"}, "base_url", "query string"),
+        ({"base_url": "https://backupchecks.example.com/#top"}, "base_url", "fragment"),
+        ({"username": ""}, "username", "API username is required"),
+        ({"clear_secret": "on"}, "secret", "API secret is required"),
+        ({"clear_integration_code": "on"}, "integration_code", "Tracking Identifier is required"),
+        ({"impersonation_resource_id": "abc"}, "impersonation_resource_id", "whole number"),
+        ({"queue_id": ""}, "queue_id", "Choose a queue"),
+        ({"source_id": ""}, "source_id", "Choose a ticket source"),
+        ({"new_ticket_status_id": ""}, "new_ticket_status_id", "Choose a ticket status"),
+        ({"warning_priority_id": ""}, "warning_priority_id", "Choose a priority"),
+        ({"error_priority_id": ""}, "error_priority_id", "Choose a priority"),
+        ({"note_type_id": ""}, "note_type_id", "Choose a note type"),
+        ({"note_publish_id": ""}, "note_publish_id", "Choose a note visibility"),
+        ({"resolved_status_id": ""}, "resolved_status_id", "Choose a ticket status"),
+        ({"note_publish_id": 1}, "note_publish_id", "visible to customers"),
+        ({"queue_id": 29700110}, "queue_id", "valid choice"),  # inactive: not offered
+        ({"queue_id": 123456}, "queue_id", "valid choice"),  # unknown id
+        ({"warning_priority_id": "high"}, "warning_priority_id", "valid choice"),
+    ],
+)
+def test_invalid_enabled_configuration_is_refused(admin_client, enabled_sandbox, overrides, field, text):
+    before = snapshot()
+    errors = errors_of(post(admin_client, **overrides))
+    assert field in errors, errors
+    assert text in errors[field]
+    assert snapshot() == before
+
+
+def test_customer_visible_note_visibility_is_refused_even_while_disabled(admin_client, sandbox_tested):
+    errors = errors_of(post(admin_client, enabled=None, note_publish_id=1))
+    assert "All Autotask Users" in errors["note_publish_id"]
+    assert EnvironmentConfig.for_environment("sandbox").note_publish_id is None
+
+
+def test_malformed_values_are_refused_while_disabled(admin_client, sandbox_tested):
+    errors = errors_of(post(admin_client, enabled=None, base_url="https://x.example.com/?a=b"))
+    assert "base_url" in errors
+
+
+def test_enabling_requires_a_tested_connection(admin_client, sim, db):
+    errors = errors_of(post(admin_client, secret="s", integration_code="c"))
+    assert "Test the connection and refresh reference data" in errors["enabled"]
+    assert AutotaskSettings.load().enabled is False
+
+
+def test_enabling_requires_a_successful_connection_test_at_save_time(admin_client, sandbox_tested):
+    errors = errors_of(post(admin_client, secret="wrong-secret"))
+    assert "Cannot enable: the connection test failed." in errors["enabled"]
+    assert "wrong-secret" not in errors["enabled"]
+    assert AutotaskSettings.load().enabled is False
+    assert EnvironmentConfig.for_environment("sandbox").secret != "wrong-secret"
+
+
+def test_enabling_refused_when_autotask_is_unreachable(admin_client, sandbox_tested, sim):
+    sim.inject_fault(entity=None, method=None, mode="fail_500", times=100)
+    errors = errors_of(post(admin_client))
+    assert "Cannot enable" in errors["enabled"]
+    assert AutotaskSettings.load().enabled is False
+
+
+def test_enabling_refused_when_the_credentials_reach_another_tenant(admin_client, sandbox_tested):
+    # The cached reference data (and the chosen defaults) claim to come from another database.
+    ReferenceValue.objects.filter(environment="sandbox").update(database_id=1234)
+    env = EnvironmentConfig.for_environment("sandbox")
+    env.database_id = 1234
+    env.save()
+    errors = errors_of(post(admin_client))
+    assert "reach Autotask database 29690015" in errors["enabled"]
+    assert "Refresh reference data" in errors["enabled"]
+
+
+def test_valid_enabled_configuration_is_saved_and_tested(admin_client, sandbox_tested, sim):
+    sim.clear_requests()
+    response = post(admin_client)
+    assert response.status_code == 302
+    assert AutotaskSettings.load().enabled is True
+    assert sim.api_call_count() >= 1  # the save-time connection test really talked to Autotask
+    env = EnvironmentConfig.for_environment("sandbox")
+    assert env.last_test_ok is True
+
+
+def test_switching_environment_while_enabled_needs_a_usable_other_set(admin_client, enabled_sandbox):
+    errors = errors_of(post(admin_client, environment="production"))
+    assert "Cannot switch to Production while enabled" in errors["environment"]
+    assert AutotaskSettings.load().environment == "sandbox"
