@@ -15,8 +15,11 @@ class _DropAwareHandler(ServerHandler):
         # A simulated drop must reach the request handler untouched: no 500 page, no traceback.
         import sys
 
-        if isinstance(sys.exc_info()[1], SimulatedConnectionDrop):
-            raise sys.exc_info()[1]
+        exc = sys.exc_info()[1]
+        if isinstance(exc, SimulatedConnectionDrop):
+            raise exc
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up (e.g. timed out during a "delay" fault): nothing to report
         super().handle_error()
 
 
