@@ -31,7 +31,8 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import httpx
 
@@ -146,6 +147,19 @@ def strip_nulls(value):
     if isinstance(value, (list, tuple)):
         return [strip_nulls(v) for v in value if v is not None]
     return value
+
+
+def _json_default(value):
+    """Serialise datetimes as Autotask's UTC ``...Z`` strings (naive = UTC, §3) and Decimals as numbers."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"Cannot send {type(value).__name__} to Autotask as JSON")
 
 
 def _check_entity(name):
@@ -510,7 +524,7 @@ class AutotaskClient:
         if authenticated:
             self._check_credential_target(url)
             headers.update(self._auth_headers(write))
-        content = None if body is None else json.dumps(body).encode()
+        content = None if body is None else json.dumps(body, default=_json_default).encode()
         slot = self._limiter.slot(endpoint) if authenticated else nullcontext()
         started = time.monotonic()
         try:

@@ -175,3 +175,25 @@ def test_explicit_timeout_is_used_for_every_request(fake, make_client):
     assert len(fake.requests) == 2
     for request in fake.requests:
         assert request.extensions["timeout"] == {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+
+
+def test_datetimes_and_decimals_are_sent_as_autotask_json(fake, client):
+    from datetime import UTC, date, datetime, timedelta, timezone
+    from decimal import Decimal
+
+    fake.on("POST", "/TimeEntries", respond(200, {"itemId": 3}))
+    client.create(
+        "TimeEntries",
+        {
+            "startDateTime": datetime(2026, 3, 14, 10, 30, tzinfo=timezone(timedelta(hours=1))),
+            "endDateTime": datetime(2026, 3, 14, 11, 0, tzinfo=UTC),
+            "dateWorked": date(2026, 3, 14),
+            "hoursWorked": Decimal("0.5"),
+        },
+    )
+    assert fake.body(fake.data_requests[0]) == {
+        "startDateTime": "2026-03-14T09:30:00Z",
+        "endDateTime": "2026-03-14T11:00:00Z",
+        "dateWorked": "2026-03-14",
+        "hoursWorked": 0.5,
+    }
