@@ -3,6 +3,7 @@
 import contextlib
 import socket
 import socketserver
+from wsgiref.handlers import SimpleHandler
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from .faults import SimulatedConnectionDrop
@@ -21,6 +22,12 @@ class _DropAwareHandler(ServerHandler):
         if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
             return  # the client gave up (e.g. timed out during a "delay" fault): nothing to report
         super().handle_error()
+
+    def close(self):
+        if self.status is None:  # dropped before any response: nothing to log
+            SimpleHandler.close(self)
+        else:
+            super().close()
 
 
 class QuietRequestHandler(WSGIRequestHandler):

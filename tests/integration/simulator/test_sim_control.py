@@ -143,7 +143,7 @@ def test_state_persists_across_instances(tmp_path):
     assert not list(path.parent.glob(".simulator-state-*"))  # atomic replace leaves no temp files
 
 
-def test_served_simulator_drops_the_connection_without_a_response():
+def test_served_simulator_drops_the_connection_without_a_response(capfd):
     sim = AutotaskSimulator(seed=1)
     server = make_server(sim, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -165,6 +165,7 @@ def test_served_simulator_drops_the_connection_without_a_response():
         server.shutdown()
         server.server_close()
         thread.join(5)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_management_command_serves_and_prints_credentials(tmp_path):
