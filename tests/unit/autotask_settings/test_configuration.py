@@ -1,0 +1,124 @@
+"""`services.configuration`: the rules shared by the form, the demo set-up and ticket creation."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
+from integrations.autotask.services.configuration import (
+    configuration_problems,
+    is_customer_visible_publish,
+    normalise_base_url,
+    suggested_defaults,
+)
+
+
+@pytest.mark.parametrize(
+    "label,visible",
+    [
+        ("All Autotask Users", True),
+        ("ALL AUTOTASK USERS", True),
+        ("all users", True),
+        ("Client Portal", True),
+        ("Customer visible", True),
+        ("Contacts and resources", True),
+        ("Internal Only", False),
+        ("Internal Users Only", False),
+        ("Internal Project Team", False),
+        ("Internal & Co-Managed", False),
+        ("All internal users", False),
+        ("Small team", False),  # "all" only as a whole word
+    ],
+)
+def test_customer_visible_note_visibility_rule(label, visible):
+    assert is_customer_visible_publish(label) is visible
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("https://a.example.com/", "https://a.example.com"),
+        ("http://10.0.0.5:8080/bc", "http://10.0.0.5:8080/bc"),
+        ("  ", ""),
+    ],
+)
+def test_normalise_base_url(raw, expected):
+    assert normalise_base_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "javascript:alert(1)",
+        "ftp://a.example.com",
+        "//a.example.com",
+        "https://",
+        "https://a.example.com?x",
+        "https://a.example.com/#",
+        "https://a b.example.com",
+    ],
+)
+def test_normalise_base_url_refuses(raw):
+    with pytest.raises(ValidationError):
+        normalise_base_url(raw)
+
+
+def test_disabled_is_a_problem(db):
+    assert configuration_problems() == ["The Autotask integration is disabled."]
+
+
+def test_usable_configuration_has_no_problems(enabled_sandbox):
+    assert configuration_problems() == []
+    assert configuration_problems(AutotaskSettings.load()) == []
+
+
+def test_problems_of_an_enabled_but_incomplete_configuration(db):
+    # e.g. data edited behind the form's back: every reason is listed
+    settings = AutotaskSettings.load()
+    settings.enabled = True
+    settings.save()
+    EnvironmentConfig.for_environment("sandbox")
+    assert configuration_problems() == [
+        "The Sandbox credentials are incomplete: API username, API secret, Tracking Identifier missing.",
+        "The Backupchecks base URL is not set.",
+        "The Sandbox connection has never been tested: test it and refresh reference data.",
+    ]
+
+
+def test_missing_required_defaults_are_problems(enabled_sandbox):
+    env = enabled_sandbox.active_environment()
+    env.note_publish_id = None
+    env.save()
+    assert configuration_problems() == [
+        "Ticket defaults (Sandbox): Choose a note visibility (required to enable)."
+    ]
+
+
+def test_customer_visible_publish_stored_behind_the_forms_back_is_a_problem(enabled_sandbox):
+    env = enabled_sandbox.active_environment()
+    env.note_publish_id = 1
+    env.save()
+    [problem] = configuration_problems()
+    assert "visible to customers" in problem
+
+
+def test_missed_priority_and_ticket_type_are_optional(enabled_sandbox):
+    env = enabled_sandbox.active_environment()
+    env.missed_priority_id = None
+    env.ticket_type_id = None
+    env.save()
+    assert configuration_problems() == []
+
+
+def test_suggested_defaults_are_sensible(sandbox_tested):
+    assert suggested_defaults(sandbox_tested) == {
+        "queue_id": 29700109,
+        "source_id": 71,
+        "new_ticket_status_id": 1,
+        "warning_priority_id": 2,
+        "error_priority_id": 1,
+        "missed_priority_id": None,
+        "ticket_type_id": 5,
+        "note_type_id": 18,
+        "note_publish_id": 2,
+        "resolved_status_id": 5,
+    }
