@@ -71,6 +71,20 @@ def test_delay_performs_the_request_then_sleeps(sim, api):
     assert slept[-1] == sim.config.fault_delay_seconds
 
 
+def test_delay_with_a_raising_sleep_simulates_a_client_timeout_after_commit(sim, api):
+    def time_out(_seconds):
+        raise httpx.ReadTimeout("timed out")
+
+    sim.sleep = time_out
+    before = ticket_count(sim)
+    sim.inject_fault(entity="Tickets", method="POST", mode="delay")
+    with pytest.raises(httpx.ReadTimeout):
+        api.post("/Tickets", json=new_ticket())
+    assert ticket_count(sim) == before + 1
+    assert sim.requests[-1].status == 0
+    assert api.get("/Tickets/128900").status_code == 200
+
+
 @pytest.mark.parametrize("status", [429, 500])
 def test_thread_threshold_fault(sim, api, status):
     sim.configure(thread_limit_status=status)
