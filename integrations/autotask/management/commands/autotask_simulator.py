@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 f"    secret:            {tenant.secret}\n"
                 f"    integration code:  {tenant.integration_code}"
             )
-        self.stdout.flush() if hasattr(self.stdout, "flush") else None
+        self.stdout.flush()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
