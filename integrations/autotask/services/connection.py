@@ -11,12 +11,18 @@ from integrations.autotask.models import AuditEvent
 # Tests and the in-process demo swap the HTTP transport here (e.g. httpx.WSGITransport over the
 # simulator). None = a real network transport.
 _transport_factory = None
+_client_options = {}
 
 
-def set_transport_factory(factory):
-    """Install a zero-argument callable returning an httpx transport (None restores the default)."""
-    global _transport_factory
+def set_transport_factory(factory, **client_options):
+    """Install a zero-argument callable returning an httpx transport (None restores the default).
+
+    `client_options` go to every AutotaskClient built here (tests pass `sleep=` so that retry backoff
+    is recorded instead of slept).
+    """
+    global _transport_factory, _client_options
     _transport_factory = factory
+    _client_options = dict(client_options) if factory else {}
 
 
 def credentials_for(env_config):
@@ -44,7 +50,7 @@ def credentials_for(env_config):
 
 def build_client(credentials, *, timeout=30.0):
     transport = _transport_factory() if _transport_factory else None
-    return AutotaskClient(credentials, transport=transport, timeout=timeout)
+    return AutotaskClient(credentials, transport=transport, timeout=timeout, **_client_options)
 
 
 @dataclass(frozen=True)

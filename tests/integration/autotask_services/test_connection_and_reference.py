@@ -1,0 +1,186 @@
+import json
+import logging
+
+import pytest
+from django.core.management import call_command
+
+from integrations.autotask.exceptions import AutotaskAuthError, AutotaskConfigurationError
+from integrations.autotask.models import AuditEvent, EnvironmentConfig, ReferenceValue
+from integrations.autotask.services import connection, reference
+from integrations.autotask.simulator import PRODUCTION, SANDBOX
+
+
+def test_check_connection_reports_zone_database_and_usage(sim, sandbox_config):
+    result = connection.check_connection(sandbox_config)
+
+    assert result.database_id == SANDBOX.database_id
+    assert result.zone_name
+    assert result.api_url.startswith("https://") and "autotask.net" in result.api_url
+    assert result.requests_limit == 10_000
+    assert result.requests_used >= 1
+    sandbox_config.refresh_from_db()
+    assert sandbox_config.last_test_ok is True
+    assert sandbox_config.database_id == SANDBOX.database_id
+    assert AuditEvent.objects.filter(action="test_connection", outcome="ok").count() == 1
+
+
+def test_environment_selection_picks_the_credential_set(sim, sandbox_config, production_config):
+    assert connection.check_connection(sandbox_config).database_id == SANDBOX.database_id
+    assert connection.check_connection(production_config).database_id == PRODUCTION.database_id
+    assert SANDBOX.database_id != PRODUCTION.database_id
+
+
+def test_wrong_secret_is_an_auth_error_and_is_recorded(sim, sandbox_config, caplog):
+    sandbox_config.secret = "definitely-wrong-secret-value"
+    sandbox_config.save()
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(AutotaskAuthError) as excinfo:
+        connection.check_connection(sandbox_config)
+
+    sandbox_config.refresh_from_db()
+    assert sandbox_config.last_test_ok is False
+    assert AuditEvent.objects.get(action="test_connection").outcome == "failed"
+    for text in (str(excinfo.value), repr(excinfo.value), caplog.text, sandbox_config.last_test_message):
+        assert "definitely-wrong-secret-value" not in text
+        assert SANDBOX.integration_code not in text
+
+
+def test_incomplete_credentials_are_a_configuration_error_without_api_calls(sim, db):
+    env_config = EnvironmentConfig.for_environment("sandbox")
+    env_config.username = SANDBOX.username
+    env_config.save()
+
+    with pytest.raises(AutotaskConfigurationError, match="API secret"):
+        connection.check_connection(env_config)
+    assert sim.api_call_count() == 0
+
+
+def test_refresh_reference_data_caches_picklists_within_three_calls(sim, sandbox_config):
+    sim.clear_requests()
+    result = reference.refresh_reference_data(sandbox_config)
+
+    assert sim.api_call_count() <= 3
+    assert result.database_id == SANDBOX.database_id
+    values = ReferenceValue.objects.filter(environment="sandbox", database_id=SANDBOX.database_id)
+    for kind in ("queue", "source", "priority", "status", "note_type", "note_publish"):
+        assert values.filter(kind=kind, is_active=True).exists(), kind
+    # Inactive values are cached too (so a chosen default can be recognised as inactive) ...
+    assert values.filter(is_active=False).exists()
+    assert sum(result.inactive.values()) == values.filter(is_active=False).count()
+    # ... but not offered.
+    offered = reference.current_values("sandbox", SANDBOX.database_id, "status")
+    assert offered.exists() and not offered.filter(is_active=False).exists()
+    assert values.filter(kind="status", value=5).exists()  # Complete is a system status
+
+
+def test_refresh_is_idempotent_and_marks_vanished_values(sim, sandbox_config):
+    reference.refresh_reference_data(sandbox_config)
+    count = ReferenceValue.objects.count()
+    reference.refresh_reference_data(sandbox_config)
+    assert ReferenceValue.objects.count() == count
+
+    ghost = ReferenceValue.objects.filter(kind="queue").first()
+    ghost.pk = None
+    ghost.value = 999_999_999
+    ghost.save()
+    reference.refresh_reference_data(sandbox_config)
+    ghost.refresh_from_db()
+    assert ghost.is_present is False
+    assert not reference.current_values("sandbox", SANDBOX.database_id, "queue").filter(value=999_999_999)
+
+
+def test_reference_values_are_kept_per_environment(sim, sandbox_config, production_config):
+    reference.refresh_reference_data(sandbox_config)
+    reference.refresh_reference_data(production_config)
+    sandbox_queues = set(
+        ReferenceValue.objects.filter(environment="sandbox", kind="queue").values_list("value", flat=True)
+    )
+    production_queues = set(
+        ReferenceValue.objects.filter(environment="production", kind="queue").values_list("value", flat=True)
+    )
+    assert sandbox_queues and production_queues
+    assert sandbox_queues != production_queues
+
+
+def test_parse_picklist_reads_string_values_case_insensitively():
+    fields = [
+        {
+            "name": "QueueID",
+            "picklistValues": [
+                {"value": "29682833", "label": "Monitoring", "isActive": True, "sortOrder": 2},
+                {"value": "8", "label": "Old queue", "isActive": False},
+                {"value": "not-a-number", "label": "broken"},
+            ],
+        }
+    ]
+    parsed = reference.parse_picklist(fields, "queueID")
+    assert [(v["value"], v["label"], v["is_active"]) for v in parsed] == [
+        (29682833, "Monitoring", True),
+        (8, "Old queue", False),
+    ]
+    assert reference.parse_picklist(fields, "source") == []
+
+
+class TestCommands:
+    def test_test_connection_command_ok(self, sim, sandbox_config, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert f"database {SANDBOX.database_id}" in out
+        assert "of 10,000 requests" in out
+
+    def test_test_connection_command_json(self, sim, sandbox_config, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox", "--json")
+        assert exit_info.value.code == 0
+        payload = json.loads(capsys.readouterr().out)
+        assert payload["ok"] is True and payload["database_id"] == SANDBOX.database_id
+
+    def test_refused_credentials_exit_1(self, sim, sandbox_config, capsys):
+        sandbox_config.secret = "wrong-secret-xyz"
+        sandbox_config.save()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 1
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") <= 1 and "Traceback" not in captured.err
+        assert "wrong-secret-xyz" not in captured.err + captured.out
+
+    def test_unreachable_exit_2(self, sim, sandbox_config, capsys):
+        sim.inject_fault(entity="ThresholdInformation", method="GET", mode="commit_then_drop", times=10)
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err
+        assert sim.backoff_sleeps, "a dropped read is retried with backoff before giving up"
+
+    def test_misconfigured_exit_2(self, sim, db, capsys):
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "production")
+        assert exit_info.value.code == 2
+        assert "incomplete" in capsys.readouterr().err
+
+    def test_from_env(self, sim, db, monkeypatch, capsys):
+        monkeypatch.setenv("AUTOTASK_USERNAME", PRODUCTION.username)
+        monkeypatch.setenv("AUTOTASK_SECRET", PRODUCTION.secret)
+        monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", PRODUCTION.integration_code)
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--from-env")
+        assert exit_info.value.code == 0
+        assert str(PRODUCTION.database_id) in capsys.readouterr().out
+        assert not EnvironmentConfig.objects.exclude(username="").exists()  # stores nothing
+
+    def test_from_env_missing_variables_exit_2(self, sim, db, monkeypatch, capsys):
+        for name in ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"):
+            monkeypatch.delenv(name, raising=False)
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--from-env")
+        assert exit_info.value.code == 2
+        assert "AUTOTASK_SECRET" in capsys.readouterr().err
+
+    def test_refresh_command(self, sim, sandbox_config, capsys):
+        call_command("autotask_refresh_reference", "--environment", "sandbox")
+        assert "Refreshed Sandbox" in capsys.readouterr().out
+        assert ReferenceValue.objects.filter(environment="sandbox").exists()
