@@ -35,6 +35,7 @@ format: venv
 
 bench: venv
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	$(PY) benchmarks/autotask_calls.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

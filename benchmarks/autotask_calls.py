@@ -1,0 +1,85 @@
+"""Autotask API calls per operation, counted from the simulator's request log (`make bench` runs it too).
+
+Runs the real client and services against the in-process simulator — no database and no network needed:
+    python benchmarks/autotask_calls.py
+Cold = empty zone cache (includes the unauthenticated zone discovery); warm = zone already cached.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+
+
+def measure():
+    import httpx
+
+    from integrations.autotask import client as client_module
+    from integrations.autotask.client import AutotaskClient, Credentials
+    from integrations.autotask.services import reference
+    from integrations.autotask.simulator import PRODUCTION, SANDBOX, AutotaskSimulator
+
+    sim = AutotaskSimulator()
+    zone_url = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+
+    def new_client(tenant):
+        creds = Credentials(tenant.username, tenant.secret, tenant.integration_code, None)
+        return AutotaskClient(creds, zone_info_url=zone_url, transport=httpx.WSGITransport(app=sim))
+
+    def count(operation, tenant, cold):
+        if cold:
+            client_module.clear_zone_cache()
+        sim.clear_requests()
+        with new_client(tenant) as client:
+            detail = operation(client)
+        return sim.api_call_count(), sim.api_call_count(exclude_zone=True), detail
+
+    def test_connection(client):
+        client.zone_information()
+        client.threshold_information()
+        return ""
+
+    def refresh(client):
+        _, parsed = reference.fetch_reference_data(client)
+        return f"{sum(len(v) for v in parsed.values())} picklist values"
+
+    def list_companies(client):
+        ids = [
+            c["id"]
+            for c in client.query("Companies", [{"op": "exist", "field": "id"}], include_fields=["id"])
+        ]
+        assert len(ids) == len(set(ids))
+        return f"{len(ids)} companies"
+
+    rows = []
+    for label, operation, tenant in (
+        ("test connection", test_connection, SANDBOX),
+        ("refresh reference data", refresh, SANDBOX),
+        ("list all production companies", list_companies, PRODUCTION),
+    ):
+        cold_total, _, detail = count(operation, tenant, cold=True)
+        warm_total, _, _ = count(operation, tenant, cold=False)
+        rows.append((label, cold_total, warm_total, detail))
+    return rows
+
+
+def main():
+    setup()
+    rows = measure()
+    print("| operation | API calls (cold zone cache) | API calls (warm) | result |")
+    print("|---|---:|---:|---|")
+    for label, cold, warm, detail in rows:
+        print(f"| {label} | {cold} | {warm} | {detail} |")
+
+
+if __name__ == "__main__":
+    main()
