@@ -232,3 +232,37 @@ def test_long_in_list_over_the_simulator(sim, connect):
     found = [c["id"] for c in client.query("Companies", [{"op": "in", "field": "id", "value": expected}])]
     assert found == expected
     assert sim.api_call_count(exclude_zone=True) == -(-len(expected) // 500)
+
+
+def test_timeout_after_create_is_ambiguous_and_not_retried(sim, connect, sleeps):
+    client = connect()
+    client.zone_information()
+    before = len(sim.tickets(PRODUCTION.database_id))
+
+    def time_out(_seconds):
+        raise httpx.ReadTimeout("timed out")
+
+    sim.sleep = time_out
+    sim.inject_fault(entity="Tickets", method="POST", mode="delay")
+    sim.clear_requests()
+
+    with pytest.raises(AutotaskConnectionError) as info:
+        client.create("Tickets", TICKET)
+
+    assert info.value.ambiguous is True
+    assert "Autotask did not answer within 30 s" in str(info.value)
+    assert len(sim.tickets(PRODUCTION.database_id)) == before + 1
+    assert [(r.method, r.operation) for r in sim.requests] == [("POST", "write")]
+    assert sleeps == []
+
+
+def test_timeout_on_a_read_is_retried(sim, connect, sleeps):
+    client = connect()
+
+    def time_out(_seconds):
+        raise httpx.ReadTimeout("timed out")
+
+    sim.sleep = time_out
+    sim.inject_fault(entity="Tickets", method="GET", mode="delay")
+    assert client.get("Tickets", 999_999_999) is None
+    assert len(sleeps) == 1
