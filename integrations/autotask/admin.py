@@ -37,6 +37,21 @@ if admin.site.index_template is None:
     admin.site.index_template = "admin/autotask/index.html"
 
 
+#: the ticket-default dropdowns in page order
+DEFAULT_FIELD_ORDER = [
+    "queue_id",
+    "source_id",
+    "new_ticket_status_id",
+    "ticket_type_id",
+    "warning_priority_id",
+    "error_priority_id",
+    "missed_priority_id",
+    "note_type_id",
+    "note_publish_id",
+    "resolved_status_id",
+]
+
+
 def settings_url():
     return reverse("admin:autotask_autotasksettings_change", args=[1])
 
@@ -116,7 +131,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                 {
                     "description": "Chosen from the cached reference data of the "
                     f"{env_name} tenant; inactive values are not offered.",
-                    "fields": list(configuration.DEFAULT_FIELDS),
+                    "fields": DEFAULT_FIELD_ORDER,
                 },
             ),
         ]
@@ -153,6 +168,8 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         if request.method == "GET" and self.has_change_permission(request):
             for problem in self._problems_if_enabled():
                 messages.warning(request, problem)
+        # One page: "Save and continue editing" would do the same as "Save".
+        extra_context = {**(extra_context or {}), "show_save_and_continue": False}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _problems_if_enabled(self):

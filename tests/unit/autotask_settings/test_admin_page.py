@@ -148,3 +148,14 @@ def test_audit_log_is_read_only(admin_client, admin_user):
     admin_client.post(f"/admin/autotask/auditevent/{event.pk}/delete/", {"post": "yes"})
     event.refresh_from_db()
     assert event.message == "Changed: base_url"
+
+
+def test_page_shows_every_ticket_default_once_and_one_save_button(admin_client):
+    from integrations.autotask.admin import DEFAULT_FIELD_ORDER
+    from integrations.autotask.services.configuration import DEFAULT_FIELDS
+
+    assert sorted(DEFAULT_FIELD_ORDER) == sorted(DEFAULT_FIELDS)
+    html = admin_client.get(SETTINGS_URL).content.decode()
+    for name in DEFAULT_FIELDS:
+        assert html.count(f'name="{name}"') == 1
+    assert 'name="_save"' in html and 'name="_continue"' not in html

@@ -1,0 +1,135 @@
+"""A staff Admin configures Autotask in a real browser against the simulator served over HTTP."""
+
+import os
+import re
+import threading
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from playwright.sync_api import expect
+
+from integrations.autotask.client import clear_zone_cache
+from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
+from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from integrations.autotask.simulator.server import make_server
+from runs.roles import ADMIN, ROLE_PERMISSIONS, sync_role_permissions
+
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "e2e-Pass-1234"
+#: set AUTOTASK_E2E_SCREENSHOTS=1 to keep a screenshot of every step in test-artifacts/
+STEP_SHOTS = os.environ.get("AUTOTASK_E2E_SCREENSHOTS") == "1"
+
+
+def shot(page, name):
+    if STEP_SHOTS:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"autotask-settings-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def simulator_url(settings):
+    """The simulator on a free loopback port, in a thread; the zone-discovery override points at it."""
+    server = make_server(AutotaskSimulator(), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings.AUTOTASK_ZONE_INFO_URL = f"{base}/atservicesrest/v1.0/zoneInformation"
+    clear_zone_cache()
+    yield base
+    server.shutdown()
+    server.server_close()
+    clear_zone_cache()
+
+
+@pytest.fixture
+def settings_admin(transactional_db):
+    # The transactional flush empties the groups the data migrations filled: put them back.
+    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
+    Group.objects.get(name=ADMIN).permissions.add(
+        *Permission.objects.filter(content_type__app_label="autotask")
+    )
+    user = User.objects.create_user("e2e-admin", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=ADMIN))
+    return user
+
+
+def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator_url):
+    log_in(page, "e2e-admin", PASSWORD)
+
+    # Admin index → Extensions & Integrations → Autotask: the single settings page.
+    page.goto("/admin/")
+    shot(page, "1-index")
+    page.get_by_role("link", name="Extensions & Integrations").click()
+    page.get_by_role("link", name="Autotask", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/admin/autotask/autotasksettings/1/change/$"))
+    expect(page.locator("#autotask-no-reference-data")).to_contain_text("test the connection")
+
+    # Credentials typed, then Test connection.
+    page.get_by_label("API username").fill(SANDBOX.username)
+    page.get_by_label("API secret").fill(SANDBOX.secret)
+    page.get_by_label("Tracking Identifier (API integration code)").fill(SANDBOX.integration_code)
+    page.get_by_role("button", name="Test connection").click()
+    success = page.locator(".messagelist .success")
+    expect(success).to_contain_text("zone PRE2")
+    expect(success).to_contain_text(f"database id {SANDBOX.database_id}")
+    expect(success).to_contain_text("requests this hour")
+    expect(page.get_by_label("API secret")).to_have_value("")
+    shot(page, "2-tested")
+
+    # Refresh reference data (the stored credentials: the secret fields stay empty).
+    page.get_by_role("button", name="Refresh reference data").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("Reference data refreshed")
+    expect(page.locator("#autotask-no-reference-data")).to_have_count(0)
+
+    # Defaults from the dropdowns, enable, save.
+    page.get_by_label("Backupchecks base URL").fill("http://127.0.0.1:8000/")
+    page.get_by_label("Queue").select_option(label="Backup Checks (29700109)")
+    page.get_by_label("Ticket source").select_option(label="Backup Monitoring (71)")
+    page.get_by_label("Status for new tickets").select_option(label="New (1)")
+    page.get_by_label("Priority for Warning runs").select_option(label="Medium (2)")
+    page.get_by_label("Priority for Error runs").select_option(label="High (1)")
+    page.get_by_label("Priority for Missed runs").select_option(label="Critical (4)")
+    page.get_by_label("Ticket type").select_option(label="Alert (5)")
+    page.get_by_label("Note type").select_option(label="Backup Alert Note (18)")
+    page.get_by_label("Note visibility").select_option(label="Internal Only (2)")
+    expect(page.get_by_label("Status that means resolved")).to_have_value("5")  # Complete preselected
+    expect(page.get_by_label("Queue").locator("option", has_text="Old Triage Queue")).to_have_count(0)
+    page.get_by_label("Enabled").check()
+    shot(page, "3-filled")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_contain_text("The Autotask settings were saved.")
+
+    # Reload: the values are kept, the secret field is empty.
+    page.reload()
+    expect(page.get_by_label("Enabled")).to_be_checked()
+    expect(page.get_by_label("Backupchecks base URL")).to_have_value("http://127.0.0.1:8000")
+    expect(page.get_by_label("API username")).to_have_value(SANDBOX.username)
+    expect(page.get_by_label("API secret")).to_have_value("")
+    expect(page.get_by_label("Tracking Identifier (API integration code)")).to_have_value("")
+    expect(page.get_by_label("Queue")).to_have_value("29700109")
+    expect(page.get_by_label("Priority for Missed runs")).to_have_value("4")
+    expect(page.get_by_label("Note visibility")).to_have_value("2")
+    assert SANDBOX.secret not in page.content()
+    assert SANDBOX.integration_code not in page.content()
+    shot(page, "4-saved")
+
+    # An invalid change is blocked with the message on the field.
+    page.get_by_label("Note visibility").select_option(label="All Autotask Users (1)")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator(".field-note_publish_id .errorlist")).to_contain_text("visible to customers")
+    shot(page, "5-blocked-visibility")
+
+    page.goto("/admin/autotask/autotasksettings/1/change/")
+    page.get_by_label("Backupchecks base URL").fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".field-base_url .errorlist")).to_contain_text("required to enable")
+    shot(page, "6-blocked-base-url")
+
+    settings = AutotaskSettings.load()
+    env = EnvironmentConfig.for_environment("sandbox")
+    assert settings.enabled and settings.base_url == "http://127.0.0.1:8000"
+    assert env.note_publish_id == 2 and env.secret == SANDBOX.secret
