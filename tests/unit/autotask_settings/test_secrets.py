@@ -171,3 +171,14 @@ def test_without_the_old_key_old_values_do_not_decrypt(db, fernet_keys):
     fernet_keys([NEW_KEY])
     with pytest.raises(InvalidToken):
         EnvironmentConfig.objects.get(environment="sandbox")
+
+
+def test_documented_recovery_after_losing_every_key(db, fernet_keys):
+    fernet_keys([OLD_KEY])
+    env = EnvironmentConfig.for_environment("sandbox")
+    env.secret, env.integration_code = SECRET, TRACKING
+    env.save()
+    fernet_keys([NEW_KEY])
+    EnvironmentConfig.objects.update(secret="", integration_code="")  # docs/operations.md
+    env = EnvironmentConfig.objects.get(environment="sandbox")
+    assert (env.secret, env.integration_code) == ("", "")
