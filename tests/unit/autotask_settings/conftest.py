@@ -4,6 +4,7 @@ import httpx
 import pytest
 from django.contrib.auth.models import Group, User
 
+from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
 from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
@@ -20,9 +21,11 @@ def sim(settings):
     """A fresh simulator; every client the services build talks to it in-process."""
     simulator = AutotaskSimulator()
     settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
+    clear_zone_cache()
     connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator))
     yield simulator
     connection.set_transport_factory(None)
+    clear_zone_cache()
 
 
 @pytest.fixture
