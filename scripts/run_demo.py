@@ -54,7 +54,18 @@ def main():
             print("The Autotask simulator did not start; the demo runs without it.", flush=True)
         elif (COMMANDS / "autotask_demo_setup.py").exists():
             # Point the integration at the simulator's sandbox tenant (once): tested, refreshed, enabled.
-            subprocess.run([PY, "manage.py", "autotask_demo_setup", "--once"], cwd=ROOT, check=False)  # noqa: S603
+            subprocess.run(  # noqa: S603 - fixed argv
+                [
+                    PY,
+                    "manage.py",
+                    "autotask_demo_setup",
+                    "--once",
+                    "--base-url",
+                    f"http://127.0.0.1:{args.port}",
+                ],
+                cwd=ROOT,
+                check=False,
+            )
     logins = ROOT / "var" / "demo-logins.txt"
     if logins.exists():
         print("\nDemo logins:\n" + logins.read_text())
