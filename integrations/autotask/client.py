@@ -66,6 +66,8 @@ _ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _ENDPOINT_IN_PATH = re.compile(r"/v1\.0/([^/?#]+)", re.IGNORECASE)
 _READ_SUFFIXES = ("/query", "/query/count", "/query/next")
 _STATED_THRESHOLD = re.compile(r"threshold of ([\d,]+) requests", re.IGNORECASE)
+# What an HTTP header value may carry: printable ASCII, no surrounding whitespace (h11 refuses that).
+_HEADER_SAFE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,29 @@ class AutotaskClient:
         if missing:
             raise AutotaskConfigurationError(
                 f"Autotask credentials incomplete: {', '.join(missing)} missing."
+            )
+        # They travel as HTTP header values: anything but printable ASCII (an accented letter, a pasted
+        # line break) would make httpx raise UnicodeEncodeError — or split a header — mid-request.
+        unsendable = [
+            label
+            for label, value in (
+                ("API username", credentials.username),
+                ("API secret", credentials.secret),
+                ("Tracking Identifier (integration code)", credentials.integration_code),
+            )
+            if not _HEADER_SAFE.match(str(value))
+        ]
+        if unsendable:
+            verb = "contains" if len(unsendable) == 1 else "contain"
+            raise AutotaskConfigurationError(
+                f"Autotask credentials unusable: the {' and '.join(unsendable)} {verb} characters that cannot "
+                "be sent to Autotask (only printable ASCII, no line breaks or surrounding spaces).",
+                hint="re-enter the value exactly as Autotask shows it (copy and paste can add hidden characters)",
+            )
+        resource = credentials.impersonation_resource_id
+        if resource is not None and (isinstance(resource, bool) or not str(resource).strip().isdigit()):
+            raise AutotaskConfigurationError(
+                "The impersonation resource id must be a whole number (an Autotask resource id)."
             )
         self.credentials = credentials
         override = zone_info_url or configured_zone_info_url()

@@ -197,3 +197,92 @@ def test_datetimes_and_decimals_are_sent_as_autotask_json(fake, client):
         "dateWorked": "2026-03-14",
         "hoursWorked": 0.5,
     }
+
+
+def _parameters(func):
+    import inspect
+
+    return [
+        (p.name, p.default if p.default is not inspect.Parameter.empty else "<required>")
+        for p in inspect.signature(func).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)
+    ]
+
+
+def test_public_names_and_signatures_are_the_documented_contract():
+    """Other code and external checks rely on these exact names (issue #3, section 1)."""
+    import dataclasses
+
+    from integrations.autotask import exceptions
+    from integrations.autotask.client import Credentials, Zone
+
+    assert [f.name for f in dataclasses.fields(Credentials)] == [
+        "username",
+        "secret",
+        "integration_code",
+        "impersonation_resource_id",
+    ]
+    assert Credentials("u", "s", "c").impersonation_resource_id is None
+    assert [f.name for f in dataclasses.fields(Zone)] == ["name", "api_url", "web_url", "database_id"]
+    assert _parameters(AutotaskClient.__init__) == [
+        ("self", "<required>"),
+        ("credentials", "<required>"),
+        ("zone_info_url", None),
+        ("transport", None),
+        ("timeout", 30.0),
+    ]
+    expected = {
+        "zone_information": ["self"],
+        "query": ["self", "entity", "filters", "include_fields", "max_records"],
+        "count": ["self", "entity", "filters"],
+        "get": ["self", "entity", "entity_id"],
+        "create": ["self", "entity", "payload"],
+        "create_child": ["self", "parent_entity", "parent_id", "child_entity", "payload"],
+        "update": ["self", "entity", "payload"],
+        "field_info": ["self", "entity"],
+        "threshold_information": ["self"],
+    }
+    for name, params in expected.items():
+        assert [p for p, _ in _parameters(getattr(AutotaskClient, name))] == params, name
+    assert dict(_parameters(AutotaskClient.query))["include_fields"] is None
+    assert dict(_parameters(AutotaskClient.query))["max_records"] is None
+    for name in (
+        "AutotaskConfigurationError",
+        "AutotaskConnectionError",
+        "AutotaskAuthError",
+        "AutotaskPermissionError",
+        "AutotaskNotFoundError",
+        "AutotaskRateLimitError",
+        "AutotaskValidationError",
+        "AutotaskServerError",
+    ):
+        assert issubclass(getattr(exceptions, name), exceptions.AutotaskError), name
+
+
+def test_the_documented_call_shapes_work(fake, creds):
+    """The snippet of issue #3 section 1, keyword for keyword."""
+    import httpx
+
+    fake.on(
+        "POST", "/Companies/query", respond(200, {"items": [{"id": 5}], "pageDetails": {"nextPageUrl": None}})
+    )
+    fake.on("POST", "/TimeEntries/query/count", respond(200, {"queryCount": 4}))
+    fake.on("GET", "/Tickets/123", respond(200, {"item": None}))
+    fake.on("POST", "/Tickets/123/Notes", respond(200, {"itemId": 8}))
+    fake.on("POST", "/Tickets", respond(200, {"itemId": 123}))
+    fake.on("PATCH", "/Tickets", respond(200, {"itemId": 123}))
+    fake.on("GET", "/Tickets/entityInformation/fields", respond(200, {"fields": [{"name": "status"}]}))
+    fake.on("GET", "/ThresholdInformation", respond(200, {"currentTimeframeRequestCount": 1}))
+    filters = [{"op": "contains", "field": "companyName", "value": "acme"}]
+    with AutotaskClient(
+        creds, zone_info_url=None, transport=httpx.MockTransport(fake), timeout=30.0
+    ) as client:
+        assert client.zone_information().database_id == 12345
+        assert list(client.query("Companies", filters, include_fields=None, max_records=None)) == [{"id": 5}]
+        assert client.count("TimeEntries", filters) == 4
+        assert client.get("Tickets", 123) is None
+        assert client.create("Tickets", {"title": "x"}) == 123
+        assert client.create_child("Tickets", 123, "Notes", {"description": "x"}) == 8
+        assert client.update("Tickets", {"id": 123, "status": 5}) == 123
+        assert client.field_info("Tickets") == [{"name": "status"}]
+        assert client.threshold_information() == {"currentTimeframeRequestCount": 1}

@@ -1,5 +1,7 @@
 """Zone discovery, its cache, the 401 re-discovery rule and the credential host allow-list."""
 
+import dataclasses
+
 import httpx
 import pytest
 
@@ -196,3 +198,31 @@ def test_incomplete_credentials_are_a_configuration_error(make_client, creds):
     bad = type(creds)(username=USERNAME, secret="", integration_code=INTEGRATION_CODE)
     with pytest.raises(AutotaskConfigurationError, match="API secret"):
         make_client(bad)
+
+
+UNSENDABLE = {
+    "secret-accented": ("secret", "sécret-Value-9f8e7d", "API secret"),
+    "secret-line-break": ("secret", "S3cret-Value\r\nX-Injected: 1", "API secret"),
+    "secret-trailing-space": ("secret", "S3cret-Value-9f8e7d ", "API secret"),
+    "code-tab": ("integration_code", "TRACKCODE\tABCDEFGH", "Tracking Identifier"),
+    "username-non-ascii": ("username", "api@mšp.example", "API username"),
+}
+
+
+@pytest.mark.parametrize(("field", "value", "label"), UNSENDABLE.values(), ids=UNSENDABLE.keys())
+def test_credentials_that_cannot_travel_in_a_header_are_a_configuration_error(
+    fake, make_client, creds, field, value, label
+):
+    # Without the check httpx raises UnicodeEncodeError (or h11 a protocol error) in the middle of a call:
+    # a traceback instead of an operator message.
+    bad = dataclasses.replace(creds, **{field: value})
+    with pytest.raises(AutotaskConfigurationError, match=label) as info:
+        make_client(bad)
+    assert value not in str(info.value)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("resource", ["12a", True, "-3"])
+def test_impersonation_resource_id_must_be_a_whole_number(make_client, creds, resource):
+    with pytest.raises(AutotaskConfigurationError, match="impersonation resource id"):
+        make_client(dataclasses.replace(creds, impersonation_resource_id=resource))
