@@ -91,7 +91,7 @@ def ingest_runs(request):
     if body is None:
         return _detail(413, f"Request body is larger than {settings.INGEST_MAX_BODY_BYTES} bytes.")
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8-sig"))  # a leading BOM (PowerShell 5) is tolerated
     except (UnicodeDecodeError, ValueError, RecursionError):
         return _request_error("Body is not valid UTF-8 JSON.")
 

@@ -23,11 +23,15 @@ Decisions (documented for senders, see also the API docstring in runs/api.py):
   existing job those fields are ignored (the admin owns them once the job exists).
 * The customer must exist (looked up by exact name); customers are never created by ingestion.
 * Unknown fields are rejected, so a typo such as `"stauts"` is not silently dropped.
+* Text must be storable: NUL characters and unpaired surrogate escapes (`"\\ud800"`, valid JSON but not
+  encodable as UTF-8) are rejected in every field; names and identifiers (customer, job, software, type,
+  schedule, external_id) must also be free of line breaks, tabs and other control characters.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +63,8 @@ _STRING_LIMITS = {
     "details": None,
     "external_id": Run._meta.get_field("source_external_id").max_length,
 }
+#: names and identifiers: one line of text. `summary` and `details` may hold whatever the sender reports.
+_SINGLE_LINE_FIELDS = frozenset({"customer", "job", "backup_software", "job_type", "schedule", "external_id"})
 REQUIRED_FIELDS = ("customer", "job", "started_at", "status", "external_id")
 OPTIONAL_FIELDS = ("backup_software", "job_type", "schedule", "finished_at", "summary", "details")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
@@ -132,8 +138,24 @@ class IngestResult:
 
 
 def _shorten(value, limit=60):
+    """The start of `value` for an error message, always encodable (unpaired surrogates escaped)."""
     text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    # Echoed text must neither break an encoder nor drive a terminal (import_runs prints it).
+    text = "".join(repr(char)[1:-1] if unicodedata.category(char) == "Cc" else char for char in text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _has_lone_surrogate(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _has_control_character(text):
+    return any(unicodedata.category(char) == "Cc" for char in text)
 
 
 def _clean_string(item, name, errors, *, required):
@@ -150,6 +172,13 @@ def _clean_string(item, name, errors, *, required):
     value = value.strip() if name != "details" else value
     if "\x00" in value:
         errors.append((name, "Must not contain NUL characters."))
+        return ""
+    if _has_lone_surrogate(value):
+        # JSON allows "\ud800"; no database can store it (UTF-8 has no encoding for it).
+        errors.append((name, "Must be valid Unicode text (contains an unpaired surrogate escape)."))
+        return ""
+    if name in _SINGLE_LINE_FIELDS and _has_control_character(value):
+        errors.append((name, "Must not contain line breaks, tabs or other control characters."))
         return ""
     if required and not value:
         errors.append((name, "This field may not be blank."))
@@ -212,7 +241,7 @@ def validate_item(item, *, now=None):
     now = now or timezone.now()
     if not isinstance(item, dict):
         return None, [(NON_FIELD, "Each run must be a JSON object.")]
-    errors = [(name, "Unknown field.") for name in sorted(set(item) - KNOWN_FIELDS)]
+    errors = [(_shorten(name), "Unknown field.") for name in sorted(set(item) - KNOWN_FIELDS)]
     strings = {
         name: _clean_string(item, name, errors, required=name in REQUIRED_FIELDS) for name in _STRING_LIMITS
     }
@@ -272,7 +301,7 @@ def validate_runs(raw_items, *, labels=None, label_name="index", now=None):
 def _plain_customer_name(raw):
     """The item's customer name if it is a usable string (else validate_item reports it), or None."""
     name = raw.get("customer") if isinstance(raw, dict) else None
-    if not isinstance(name, str) or "\x00" in name:
+    if not isinstance(name, str) or "\x00" in name or _has_lone_surrogate(name):
         return None
     name = name.strip()
     return name if 0 < len(name) <= _STRING_LIMITS["customer"] else None

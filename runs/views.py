@@ -70,9 +70,7 @@ def set_reviewed(run_ids, user, reviewed):
         Run.objects.filter(pk__in=[run.pk for run in changed]).update(**fields)
         for run in changed:
             run.reviewed_by, run.reviewed_at = fields["reviewed_by"], fields["reviewed_at"]
-        transaction.on_commit(
-            lambda: run_reviewed.send(sender=Run, runs=changed, user=user, reviewed=reviewed)
-        )
+        transaction.on_commit(lambda: _send_run_reviewed(changed, user, reviewed))
     logger.info(
         "%s marked %d run(s) %s: %s",
         user.get_username(),
@@ -81,6 +79,19 @@ def set_reviewed(run_ids, user, reviewed):
         ",".join(str(run.pk) for run in changed),
     )
     return changed
+
+
+def _send_run_reviewed(runs, user, reviewed):
+    # send_robust: the review is committed; a broken receiver must not hide it from the other receivers
+    # or turn the operator's click into a server error.
+    for receiver, response in run_reviewed.send_robust(sender=Run, runs=runs, user=user, reviewed=reviewed):
+        if isinstance(response, Exception):
+            logger.error(
+                "run_reviewed receiver %r failed for run(s) %s",
+                receiver,
+                ",".join(str(run.pk) for run in runs),
+                exc_info=(type(response), response, response.__traceback__),
+            )
 
 
 @require_GET

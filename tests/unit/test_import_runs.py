@@ -164,3 +164,41 @@ def test_large_file_is_imported_in_chunks(acme, tmp_path):
 
     assert out.strip() == "Created 1203, already present 0, 0 invalid."
     assert counts() == (1203, 3)
+
+
+def test_file_saved_with_a_byte_order_mark_is_imported(acme, tmp_path):
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes("\n".join([line(1), line(2)]).encode("utf-8-sig") + b"\r\n")
+
+    out, _ = run_command(path, "--no-progress")
+
+    assert out.strip() == "Created 2, already present 0, 0 invalid."
+
+
+def test_hostile_text_is_reported_printably_and_nothing_is_written(acme, tmp_path):
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                line(1),
+                line(2, status="\ud83d"),  # json.dumps writes the escape "\ud83d": valid JSON, not UTF-8
+                line(3, job="Nightly\x1b[2J"),  # a terminal escape in a name
+                line(4, customer="Nobody\x1b[31m"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    raw_err = io.BytesIO()
+    err = io.TextIOWrapper(raw_err, encoding="utf-8", errors="strict", write_through=True)
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_runs", str(path), "--no-progress", stdout=io.StringIO(), stderr=err)
+
+    assert excinfo.value.returncode == 1
+    report = raw_err.getvalue().decode("utf-8")
+    assert "\x1b" not in report
+    assert "line 2, status: Unknown status '\\ud83d'" in report
+    assert "line 3, job: Must not contain line breaks, tabs or other control characters." in report
+    assert "line 4, customer: Unknown customer 'Nobody\\x1b[31m'." in report
+    assert "invalid 3 (lines 2, 3, 4)" in report
+    assert counts() == (0, 0)

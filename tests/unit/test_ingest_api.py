@@ -291,6 +291,25 @@ def _future(days):
         ({"finished_at": "2025-01-31T21:59:59Z"}, "finished_at"),  # before started_at
         ({"finished_at": "2025-01-31T23:30:00+02:00"}, "finished_at"),  # = 21:30 UTC, before started_at
         ({"stauts": "success"}, "stauts"),  # unknown field (typo)
+        # nasty inputs: each must be a field error, never a 500 and never a half-written batch
+        ({"job": "\ud800"}, "job"),  # unpaired surrogate: valid JSON, not storable as UTF-8
+        ({"customer": "\udfff"}, "customer"),
+        ({"details": "trace \ud83d"}, "details"),
+        ({"summary": "\ud83d"}, "summary"),
+        ({"external_id": "id-\udc00"}, "external_id"),
+        ({"job": "Nightly\nimage"}, "job"),  # names are one line
+        ({"external_id": "a\tb"}, "external_id"),
+        ({"schedule": "\x1b[31mdaily"}, "schedule"),  # terminal escape
+        ({"customer": {"name": "Acme"}}, "customer"),
+        ({"details": {"log": ["a"]}}, "details"),
+        ({"external_id": 1e308}, "external_id"),
+        ({"external_id": 10**250}, "external_id"),  # too long once made a string
+        ({"started_at": "2025-13-45T99:99:99Z"}, "started_at"),
+        ({"started_at": "9999-12-31T23:59:59-14:00"}, "started_at"),  # overflows when converted to UTC
+        ({"started_at": ["2025-01-31T22:00:00Z"]}, "started_at"),
+        ({"finished_at": {"at": "2025-01-31T22:40:00Z"}}, "finished_at"),
+        ({"status": ["error"]}, "status"),
+        ({"status": "\ud83d"}, "status"),
     ],
 )
 def test_invalid_field_is_400_with_field_error_and_writes_nothing(post, overrides, field):
@@ -341,3 +360,71 @@ def test_invalid_item_after_existing_runs_changes_nothing(post):
 
     assert response.status_code == 400
     assert counts() == before
+
+
+def test_unicode_names_and_multi_line_summary_are_stored(post, acme):
+    Customer.objects.create(name="Bäckerei Müller – 東京")
+    item = run_item(
+        customer="Bäckerei Müller – 東京", job="Sauvegarde 🚀", summary="2 warnings:\tdisk\nretry"
+    )
+
+    assert post(item).status_code == 201
+
+    run = Run.objects.get()
+    assert (run.job.customer.name, run.job.name) == ("Bäckerei Müller – 東京", "Sauvegarde 🚀")
+    assert run.summary == "2 warnings:\tdisk\nretry"
+
+
+def test_every_field_null_reports_each_required_field(post):
+    response = post([dict.fromkeys(run_item(), None)])
+
+    assert response.status_code == 400
+    reported = {error["field"] for error in response.json()["errors"]}
+    assert reported == {"customer", "job", "started_at", "status", "external_id"}
+    assert counts() == (0, 0)
+
+
+def test_list_of_non_objects_reports_each_item(post):
+    response = post(None, raw=b'[null, 1, "run", [], true, {}]')
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [e["index"] for e in errors if e["field"] == "__all__"] == [0, 1, 2, 3, 4]
+    assert {e["index"] for e in errors} == {0, 1, 2, 3, 4, 5}
+    assert counts() == (0, 0)
+
+
+def test_unpaired_surrogates_in_field_names_and_values_are_echoed_safely(post):
+    # JSON escapes for lone surrogates; the response echoes them as the text "\\ud800" (backslash-u).
+    raw = (
+        b'{"customer": "Acme", "job": "J", "started_at": "2025-01-31T22:00:00Z", "external_id": "x",'
+        b' "status": "\\ud83d", "\\ud800": 1}'
+    )
+    response = post(None, raw=raw)
+
+    assert response.status_code == 400
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["\\ud800"] == "Unknown field."
+    assert "\\ud83d" in errors["status"]
+    assert counts() == (0, 0)
+
+
+def test_body_of_three_megabytes_is_413_with_the_default_limits(post):
+    response = post(run_item(details="x" * 3_000_000))
+
+    assert response.status_code == 413
+    assert counts() == (0, 0)
+
+
+def test_body_with_a_utf8_byte_order_mark_is_accepted(post):
+    response = post(None, raw=b"\xef\xbb\xbf" + json.dumps(run_item()).encode())
+
+    assert response.status_code == 201
+    assert Run.objects.count() == 1
+
+
+def test_number_too_long_for_python_is_400_not_500(post):
+    response = post(None, raw=b'{"external_id": ' + b"9" * 5000 + b"}")
+
+    assert response.status_code == 400
+    assert counts() == (0, 0)

@@ -1,5 +1,6 @@
 """`runs.signals.run_reviewed`: sent on commit, once per action, with the changed runs only."""
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -86,3 +87,29 @@ def test_forbidden_review_sends_nothing(viewer_client, runs, received, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         assert viewer_client.post(reverse("runs:review_runs"), {"runs": [runs[0].pk]}).status_code == 403
     assert received == []
+
+
+def test_failing_receiver_is_logged_and_the_review_still_succeeds(
+    operator_client, runs, received, django_capture_on_commit_callbacks, caplog
+):
+    def broken(sender, **kwargs):
+        raise ValueError("receiver bug")
+
+    # connected first, so the test receiver after it proves the others still run
+    run_reviewed.connect(broken, dispatch_uid="test-broken-reviewed-receiver")
+    run_reviewed.receivers.insert(0, run_reviewed.receivers.pop())
+    run_reviewed.sender_receivers_cache.clear()
+    try:
+        with (
+            caplog.at_level(logging.ERROR, logger="runs.views"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            response = operator_client.post(reverse("runs:review_runs"), {"runs": [runs[0].pk]})
+    finally:
+        run_reviewed.disconnect(dispatch_uid="test-broken-reviewed-receiver")
+
+    assert response.status_code == 302
+    assert Run.objects.get(pk=runs[0].pk).reviewed_at is not None
+    assert len(received) == 1
+    failures = [r for r in caplog.records if "run_reviewed receiver" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info[0] is ValueError

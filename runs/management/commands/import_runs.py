@@ -106,7 +106,7 @@ class Command(BaseCommand):
     def _parse_line(line):
         """(decoded JSON value, None) or (None, error message)."""
         try:
-            return json.loads(line.decode("utf-8")), None
+            return json.loads(line.decode("utf-8-sig")), None  # files saved with a BOM are fine
         except UnicodeDecodeError:
             return None, "Line is not valid UTF-8."
         except (ValueError, RecursionError) as exc:
