@@ -1,13 +1,22 @@
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 
+import httpx
 import pytest
+from django.conf import settings as settings_module
 from django.core.management import call_command
 
+from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.exceptions import AutotaskAuthError, AutotaskConfigurationError
-from integrations.autotask.models import AuditEvent, EnvironmentConfig, ReferenceValue
+from integrations.autotask.models import AuditEvent, AutotaskSettings, EnvironmentConfig, ReferenceValue
 from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import PRODUCTION, SANDBOX
+
+from .conftest import configure
 
 
 def test_check_connection_reports_zone_database_and_usage(sim, sandbox_config):
@@ -184,3 +193,177 @@ class TestCommands:
         call_command("autotask_refresh_reference", "--environment", "sandbox")
         assert "Refreshed Sandbox" in capsys.readouterr().out
         assert ReferenceValue.objects.filter(environment="sandbox").exists()
+
+
+class TestCommandOutcomes:
+    """Issue #3 section 3: exit 0 / 1 (Autotask answered but refused) / 2 (unreachable or misconfigured),
+    one clear line, no traceback, no secret."""
+
+    @pytest.mark.parametrize(
+        ("field", "value", "said"),
+        [
+            ("secret", "wrong-secret-xyz", "HTTP 401"),
+            ("integration_code", "WRONGTRACKINGID", "IntegrationCode is invalid."),
+            ("username", "nobody@backupchecks-demo.example", "Zone information could not be determined"),
+        ],
+        ids=["secret", "tracking-identifier", "username"],
+    )
+    def test_refusals_exit_1_with_autotasks_words(self, sim, sandbox_config, capsys, field, value, said):
+        setattr(sandbox_config, field, value)
+        sandbox_config.save()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 1
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") <= 1
+        assert value not in err or field == "username"
+
+    def test_missing_permission_exits_1(self, db, settings, capsys):
+        permission = "The logged in Resource does not have the adequate permissions"
+
+        def autotask(request):
+            if request.url.path.lower().endswith("/zoneinformation"):
+                return httpx.Response(
+                    200,
+                    json={"zoneName": "AE02", "url": "https://webservices14.autotask.net/ATServicesRest/"},
+                )
+            return httpx.Response(500, json={"errors": [permission]})
+
+        settings.AUTOTASK_ZONE_INFO_URL = (
+            "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+        )
+        clear_zone_cache()
+        connection.set_transport_factory(lambda: httpx.MockTransport(autotask), sleep=lambda s: None)
+        configure("production", PRODUCTION)
+        try:
+            with pytest.raises(SystemExit) as exit_info:
+                call_command("autotask_test_connection", "--environment", "production", "--json")
+        finally:
+            connection.set_transport_factory(None)
+            clear_zone_cache()
+        assert exit_info.value.code == 1
+        payload = json.loads(capsys.readouterr().out)
+        assert payload["ok"] is False
+        assert payload["error"] == "AutotaskPermissionError"
+        assert payload["errors"] == [permission]
+        assert "lacks permission" in payload["hint"]
+
+    def test_json_failure_is_one_json_line(self, sim, sandbox_config, capsys):
+        sandbox_config.secret = "wrong-secret-xyz"
+        sandbox_config.save()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox", "--json")
+        assert exit_info.value.code == 1
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1
+        payload = json.loads(out)
+        assert payload["ok"] is False and payload["error"] == "AutotaskAuthError"
+        assert payload["status_code"] == 401 and payload["title"] == "Autotask refused the login"
+        assert "wrong-secret-xyz" not in out
+
+    def test_the_selected_environment_is_the_default(self, sim, sandbox_config, production_config, capsys):
+        settings_row = AutotaskSettings.load()
+        settings_row.environment = "production"
+        settings_row.save()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection")
+        assert exit_info.value.code == 0
+        assert f"OK (Production): zone {PRODUCTION.zone_name}" in capsys.readouterr().out
+        production_config.refresh_from_db()
+        sandbox_config.refresh_from_db()
+        assert production_config.database_id == PRODUCTION.database_id
+        assert sandbox_config.last_tested_at is None
+
+    def test_client_log_lines_are_quiet_unless_verbose(self, sim, sandbox_config, caplog, capsys):
+        # The console handler writes the client's retry warnings to stderr: they would bury the one line.
+        sim.inject_fault(entity="ThresholdInformation", method="GET", mode="fail_500", times=None)
+        caplog.set_level(logging.INFO)
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 2
+        assert not [r for r in caplog.records if r.name == "integrations.autotask.client"]
+
+        caplog.clear()
+        with pytest.raises(SystemExit):
+            call_command("autotask_test_connection", "--environment", "sandbox", "--verbosity", "2")
+        assert [
+            r for r in caplog.records if r.name == "integrations.autotask.client" and "retry" in r.message
+        ]
+
+    def test_unexpected_error_is_one_line_exit_2_unless_traceback(
+        self, sim, sandbox_config, monkeypatch, capsys
+    ):
+        def broken(env_config, **kwargs):
+            raise RuntimeError("database is on fire")
+
+        monkeypatch.setattr(connection, "check_connection", broken)
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "sandbox")
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") <= 1 and "RuntimeError" in err and "--traceback" in err
+        with pytest.raises(RuntimeError):
+            call_command("autotask_test_connection", "--environment", "sandbox", "--traceback")
+
+    @pytest.mark.parametrize(
+        ("change", "code"),
+        [({"secret": "wrong-secret-xyz"}, 1), ({"secret": ""}, 2)],
+        ids=["refused", "incomplete"],
+    )
+    def test_refresh_command_failures(self, sim, sandbox_config, capsys, change, code):
+        for field, value in change.items():
+            setattr(sandbox_config, field, value)
+        sandbox_config.save()
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_refresh_reference", "--environment", "sandbox")
+        assert exit_info.value.code == code
+        err = capsys.readouterr().err
+        assert err.startswith("Autotask reference refresh failed:") and err.count("\n") <= 1
+        assert not ReferenceValue.objects.exists()
+
+
+def _run_manage(args, extra_env, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOTASK_", "DJANGO_SETTINGS"))}
+    env.update(
+        SECRET_KEY="test-only-secret-key-for-a-subprocess-0123456789abcdef",
+        FERNET_KEYS="test-only-fernet-key",
+        DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **extra_env,
+    )
+    return subprocess.run(
+        [sys.executable, str(settings_module.BASE_DIR / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unreachable", "unsendable-secret"],
+)
+def test_from_env_failures_print_exactly_one_line_in_a_real_process(tmp_path, case):
+    """With the real console logging of backupchecks/settings.py: stderr is one line, no traceback."""
+    port = _closed_port()
+    extra = {
+        "AUTOTASK_ZONE_INFO_URL": f"http://127.0.0.1:{port}/atservicesrest/v1.0/zoneInformation",
+        "AUTOTASK_USERNAME": SANDBOX.username,
+        "AUTOTASK_SECRET": SANDBOX.secret if case == "unreachable" else "sécret",
+        "AUTOTASK_INTEGRATION_CODE": SANDBOX.integration_code,
+    }
+    done = _run_manage(["autotask_test_connection", "--from-env"], extra, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("Autotask connection failed:")
+    assert "Traceback" not in done.stderr
+    assert SANDBOX.secret not in done.stderr

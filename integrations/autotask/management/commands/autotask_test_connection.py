@@ -19,11 +19,18 @@ from integrations.autotask.exceptions import (
     AutotaskRateLimitError,
     AutotaskValidationError,
 )
+from integrations.autotask.messages import error_summary
 from integrations.autotask.models import AutotaskSettings, Environment, EnvironmentConfig
 from integrations.autotask.services import connection
 
+from ._output import quiet_client_logs, unexpected_line
+
 EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2
 REFUSED = (AutotaskAuthError, AutotaskPermissionError, AutotaskRateLimitError, AutotaskValidationError)
+
+
+class ConfigurationProblem(Exception):
+    """Something Backupchecks itself lacks (e.g. an environment variable): exit 2."""
 
 
 def exit_code_for(exc):
@@ -69,24 +76,34 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         as_json = options["json"]
         try:
-            if options["from_env"]:
-                credentials, problem = credentials_from_environment()
-                if problem:
-                    return self.finish(EXIT_UNREACHABLE, as_json, error="configuration", message=problem)
-                result = connection.probe(credentials)
-                label = "environment variables"
-            else:
-                environment = options["environment"] or AutotaskSettings.load().environment
-                env_config = EnvironmentConfig.for_environment(environment)
-                result = connection.check_connection(env_config)
-                label = env_config.get_environment_display()
+            with quiet_client_logs(options["verbosity"]):
+                result, label = self.probe(options)
         except AutotaskError as exc:
-            return self.finish(exit_code_for(exc), as_json, error=type(exc).__name__, message=str(exc))
+            return self.finish(exit_code_for(exc), as_json, **error_summary(exc))
+        except ConfigurationProblem as problem:
+            return self.finish(EXIT_UNREACHABLE, as_json, error="configuration", message=str(problem))
+        except Exception as exc:
+            if options.get("traceback"):
+                raise
+            # Misconfigured (no database, missing migrations, broken settings): still one line, exit 2.
+            return self.finish(
+                EXIT_UNREACHABLE, as_json, error=type(exc).__name__, message=unexpected_line(exc)
+            )
         message = (
             f"OK ({label}): zone {result.zone_name}, API {result.api_url}, database {result.database_id}, "
             f"{result.usage_text}."
         )
         return self.finish(EXIT_OK, as_json, message=message, **result.as_dict())
+
+    def probe(self, options):
+        if options["from_env"]:
+            credentials, problem = credentials_from_environment()
+            if problem:
+                raise ConfigurationProblem(problem)
+            return connection.probe(credentials), "environment variables"
+        environment = options["environment"] or AutotaskSettings.load().environment
+        env_config = EnvironmentConfig.for_environment(environment)
+        return connection.check_connection(env_config), env_config.get_environment_display()
 
     def finish(self, code, as_json, **payload):
         payload = {"ok": code == EXIT_OK, **payload}
