@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.models import EnvironmentConfig, ReferenceValue
 from integrations.autotask.services import connection, reference
 
@@ -24,8 +25,13 @@ pytestmark = [
 
 
 @pytest.fixture
-def live_config(db, settings):
-    settings.AUTOTASK_ZONE_INFO_URL = ""  # the official discovery host
+def live_config(db, settings, monkeypatch):
+    # The official discovery host, the real network: a developer's AUTOTASK_ZONE_INFO_URL (pointing at the
+    # simulator) or a transport left installed by another test must not turn this into a simulator run.
+    monkeypatch.delenv("AUTOTASK_ZONE_INFO_URL", raising=False)
+    settings.AUTOTASK_ZONE_INFO_URL = ""
+    connection.set_transport_factory(None)
+    clear_zone_cache()
     env_config = EnvironmentConfig.for_environment("sandbox")
     env_config.username = os.environ["AUTOTASK_LIVE_USERNAME"]
     env_config.secret = os.environ["AUTOTASK_LIVE_SECRET"]

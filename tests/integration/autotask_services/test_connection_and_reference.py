@@ -346,17 +346,12 @@ def _closed_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["unreachable", "unsendable-secret"],
-)
-def test_from_env_failures_print_exactly_one_line_in_a_real_process(tmp_path, case):
+def test_from_env_unreachable_prints_exactly_one_line_in_a_real_process(tmp_path):
     """With the real console logging of backupchecks/settings.py: stderr is one line, no traceback."""
-    port = _closed_port()
     extra = {
-        "AUTOTASK_ZONE_INFO_URL": f"http://127.0.0.1:{port}/atservicesrest/v1.0/zoneInformation",
+        "AUTOTASK_ZONE_INFO_URL": f"http://127.0.0.1:{_closed_port()}/atservicesrest/v1.0/zoneInformation",
         "AUTOTASK_USERNAME": SANDBOX.username,
-        "AUTOTASK_SECRET": SANDBOX.secret if case == "unreachable" else "sécret",
+        "AUTOTASK_SECRET": SANDBOX.secret,
         "AUTOTASK_INTEGRATION_CODE": SANDBOX.integration_code,
     }
     done = _run_manage(["autotask_test_connection", "--from-env"], extra, tmp_path)
@@ -364,6 +359,19 @@ def test_from_env_failures_print_exactly_one_line_in_a_real_process(tmp_path, ca
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("Autotask connection failed:")
-    assert "Traceback" not in done.stderr
+    assert lines[0].startswith("Autotask connection failed: Could not reach Autotask")
     assert SANDBOX.secret not in done.stderr
+
+
+def test_from_env_secret_that_cannot_be_sent_exits_2(sim, db, monkeypatch, capsys):
+    """A pasted secret with an accented letter used to end in a UnicodeEncodeError traceback."""
+    monkeypatch.setenv("AUTOTASK_USERNAME", SANDBOX.username)
+    monkeypatch.setenv("AUTOTASK_SECRET", "sécret-from-a-paste")
+    monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", SANDBOX.integration_code)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("autotask_test_connection", "--from-env")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "API secret contains characters that cannot be sent" in err and err.count("\n") <= 1
+    assert "sécret-from-a-paste" not in err
+    assert sim.api_call_count() == 0
