@@ -43,13 +43,19 @@ def _failed(item):
     )
 
 
+def require_chromium(chromium=CHROMIUM, environ=os.environ):
+    """Skip the calling test when Chromium is missing — but fail it under CI, where browser tests must run."""
+    if chromium.exists():
+        return
+    message = f"{chromium} is not installed (apt-get install chromium)"
+    if environ.get("CI") == "true":
+        pytest.fail(message + "; under CI the browser tests must run")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI the browser tests must run")
-        pytest.skip(message)
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

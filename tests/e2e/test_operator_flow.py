@@ -19,6 +19,10 @@ HAS_NO_HORIZONTAL_OVERFLOW = """() => {
     const root = document.documentElement;
     return root.scrollWidth <= root.clientWidth && document.body.scrollWidth <= root.clientWidth;
 }"""
+# Tables must not hide columns behind a sideways scroll either (on phones their rows stack as cards).
+TABLES_THAT_SCROLL_SIDEWAYS = """() => [...document.querySelectorAll(".table-responsive")]
+    .filter((box) => box.scrollWidth > box.clientWidth + 1)
+    .map((box) => box.querySelector("table")?.className || "?")"""
 
 
 def _user(username, group):
@@ -136,6 +140,16 @@ def test_run_checks_fits_a_phone_screen(demo, new_page, log_in):
     search_box = page.get_by_label("Search").bounding_box()
     assert customer_select["width"] > 300 and search_box["width"] > 300
     assert search_box["y"] > customer_select["y"]
+    # each run is a card: the job link, the summary and the checkbox are all on screen without scrolling
+    assert page.evaluate(TABLES_THAT_SCROLL_SIDEWAYS) == []
+    first_row = page.locator("table.run-table tbody tr").first
+    for part in (
+        first_row.locator("td").nth(3).get_by_role("link"),
+        first_row.locator("td.summary-cell"),
+        first_row.locator('input[name="runs"]'),
+    ):
+        box = part.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
@@ -159,4 +173,19 @@ def test_every_page_renders_without_horizontal_overflow(demo, new_page, log_in, 
         page.screenshot(path=str(shots / f"{name}-{viewport['width']}.png"), full_page=True)
         if not page.evaluate(HAS_NO_HORIZONTAL_OVERFLOW):
             overflowing.append(name)
+        overflowing.extend(f"{name}: {table}" for table in page.evaluate(TABLES_THAT_SCROLL_SIDEWAYS))
     assert overflowing == []
+
+
+def test_status_strip_shows_a_symbol_as_well_as_a_colour(demo, page, log_in):
+    log_in(page, "e2e-operator", PASSWORD)
+    run = demo["needs_review"].first()
+    page.goto(f"/jobs/{run.job_id}/")
+    symbols = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll(".status-strip .cell")].map((cell) => [
+            [...cell.classList].find((c) => c.startsWith("status-")),
+            getComputedStyle(cell, "::after").content,
+        ]))"""
+    )
+    assert symbols[f"status-{run.status}"] not in ("none", "normal", "")
+    assert len(set(symbols.values())) == len(symbols)  # one distinct symbol per status
