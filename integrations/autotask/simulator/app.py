@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlencode
 
@@ -20,6 +20,8 @@ from .state import fresh_state, load_file, save_file
 from .tenants import TENANTS, UDF_DEFINITIONS, iso, now_utc
 
 HOUR = 3600.0
+# Autotask's wording when an API user's security level does not allow the call (reference §2, §10).
+PERMISSION_MESSAGE = "The logged in Resource does not have the adequate permissions"
 
 
 @dataclass
@@ -37,15 +39,25 @@ class SimulatorConfig:
     require_filter: bool = True  # a query without filter → 500
     max_or_conditions: int = 500
     strict_booleans: bool = False  # reject "true"/"false" strings as boolean filter values
+    case_insensitive_strings: bool = True  # eq/contains/... ignore case (SQL collation; §16.7)
     reject_inactive_picklist_values: bool = True
     require_active_company: bool = True  # tickets may not be created for inactive companies
     ticket_requires_queue: bool = True  # queueID or assignedResourceID+assignedResourceRoleID required
+    ticket_requires_due_date: bool = False  # some tenants/categories require dueDateTime (§6.2, §16.4)
     default_due_hours: int = 24  # dueDateTime default when a ticket is created without one
     enforce_zone_host: bool = False  # data calls on an *.autotask.net host other than the tenant's → 401
     latency_enabled: bool = False  # usage-based latency: ≥50% of the hourly limit → +0.5 s, ≥75% → +1 s
     latency_at_50: float = 0.5
     latency_at_75: float = 1.0
     fault_delay_seconds: float = 31.0  # "delay" fault default (just past the client's 30 s timeout)
+    retry_after_seconds: int | None = (
+        None  # Retry-After header on thread/hourly rejections (§16.1); None = none
+    )
+    api_version: str = "V1.0"  # the element of versioninformation's apiVersions ("V1.0" vs "1.0", §16.6)
+    permission_denied_entities: list = field(default_factory=list)  # entities this API user may not touch
+    permission_denied_status: int = (
+        500  # Autotask mostly answers 500 with the permissions text, else 403 (§2)
+    )
 
 
 @dataclass(frozen=True)
@@ -369,7 +381,7 @@ class AutotaskSimulator:
             return response
         if route.op == "versionInformation":
             self._record(request, route, None, 200, False)
-            return Response(200, {"apiVersions": ["V1.0"]})
+            return Response(200, {"apiVersions": [self.config.api_version]})
         if route.op == "zoneInformation":
             return self._zone_information(request, route)
 
@@ -390,6 +402,10 @@ class AutotaskSimulator:
             return response
         try:
             self._apply_latency(tenant)
+            if self._permission_denied(route):
+                response = errors(self.config.permission_denied_status, PERMISSION_MESSAGE)
+                self._record(request, route, tenant, response.status, True)
+                return response
             fault = self.faults.take(route.record_entity, request.method)
             if fault is not None and fault.mode in PRE_MODES:
                 if fault.mode == "fail_500":
@@ -539,19 +555,28 @@ class AutotaskSimulator:
         with self._lock:
             return len(self._window(tenant))
 
+    def _retry_after(self, response):
+        if self.config.retry_after_seconds is not None:
+            response.headers.append(("Retry-After", str(int(self.config.retry_after_seconds))))
+        return response
+
     def _hourly_error(self):
         limit = self.config.hourly_limit
-        return errors(
-            self.config.hourly_limit_status,
-            f"The external request threshold of {limit} requests per 60 minutes has been exceeded "
-            "for this database. API access is blocked until usage drops below the threshold.",
+        return self._retry_after(
+            errors(
+                self.config.hourly_limit_status,
+                f"The external request threshold of {limit} requests per 60 minutes has been exceeded "
+                "for this database. API access is blocked until usage drops below the threshold.",
+            )
         )
 
     def _thread_error(self):
-        return errors(
-            self.config.thread_limit_status,
-            f"Thread Threshold Exceeded: The Autotask API thread threshold of {self.config.thread_limit} "
-            "threads has been exceeded. Itgenatr005",
+        return self._retry_after(
+            errors(
+                self.config.thread_limit_status,
+                f"Thread Threshold Exceeded: The Autotask API thread threshold of {self.config.thread_limit} "
+                "threads has been exceeded. Itgenatr005",
+            )
         )
 
     def _acquire_slot(self, bucket):
@@ -565,6 +590,10 @@ class AutotaskSimulator:
     def _release_slot(self, bucket):
         with self._slot_lock:
             self._slots[bucket] = max(0, self._slots.get(bucket, 1) - 1)
+
+    def _permission_denied(self, route):
+        denied = {str(name).lower() for name in self.config.permission_denied_entities or ()}
+        return bool(denied) and (route.record_entity or "").lower() in denied
 
     def _apply_latency(self, tenant):
         if not self.config.latency_enabled:
@@ -608,7 +637,12 @@ class AutotaskSimulator:
         if op == "entityInformation":
             return Response(200, {"info": entity.info()}), False
         if op == "fields":
-            return Response(200, {"fields": entities.field_info(entity, tenant)}), False
+            fields_info = entities.field_info(entity, tenant)
+            if entity.name == "Tickets" and self.config.ticket_requires_due_date:
+                for info in fields_info:
+                    if info["name"] == "dueDateTime":
+                        info["isRequired"] = True
+            return Response(200, {"fields": fields_info}), False
         if op == "udfs":
             if not entity.has_udfs:
                 return message(404, f"No user-defined fields for entity '{entity.name}'."), False
@@ -699,6 +733,7 @@ class AutotaskSimulator:
             require_filter=self.config.require_filter,
             max_or=self.config.max_or_conditions,
             strict_booleans=self.config.strict_booleans,
+            case_insensitive_strings=self.config.case_insensitive_strings,
         )
         store = data[entity.name]
         if route.op == "count":

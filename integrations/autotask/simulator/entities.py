@@ -230,6 +230,8 @@ def _ticket_rules(ctx, record, before, errors):
         errors.append(ASSIGNMENT_MESSAGE)
     _check_resource(ctx, record, "assignedResourceID", errors)
     _check_role(ctx, record, "assignedResourceRoleID", errors)
+    if ctx.config.ticket_requires_due_date and record.get("dueDateTime") is None:
+        errors.append("Missing Required Field: dueDateTime.")
     if (
         ctx.config.ticket_requires_queue
         and record.get("queueID") is None
@@ -301,7 +303,7 @@ def create(ctx, entity, body):
     stamp = iso(now)
     if entity.name == "Tickets":
         record.setdefault("status", None)
-        if record.get("dueDateTime") is None:
+        if record.get("dueDateTime") is None and not ctx.config.ticket_requires_due_date:
             record["dueDateTime"] = iso(now + timedelta(hours=ctx.config.default_due_hours))
     if entity.name == "TimeEntries":
         if record.get("roleID") is None and record.get("resourceID") in ctx.data["Resources"]:

@@ -30,11 +30,21 @@ def ci_get(mapping, key, default=None):
 class Query:
     """A validated query body: filters, page size and included fields."""
 
-    def __init__(self, body, entity, *, require_filter=True, max_or=500, strict_booleans=False):
+    def __init__(
+        self,
+        body,
+        entity,
+        *,
+        require_filter=True,
+        max_or=500,
+        strict_booleans=False,
+        case_insensitive_strings=True,
+    ):
         if not isinstance(body, dict):
             raise QueryError("The query body must be a JSON object.")
         self.entity = entity
         self.strict_booleans = strict_booleans
+        self.fold = str.lower if case_insensitive_strings else str
         filters = ci_get(body, "filter")
         if filters is None:
             filters = []
@@ -132,13 +142,13 @@ class Query:
             return actual is None or actual == ""
         value = ci_get(item, "value")
         if op in LIST_OPS:
-            wanted = [_coerce(v, data_type, self.strict_booleans) for v in value]
-            hit = actual is not None and _norm(actual, data_type) in wanted
+            wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
+            hit = actual is not None and _norm(actual, data_type, self.fold) in wanted
             return hit if op == "in" else not hit
-        wanted = _coerce(value, data_type, self.strict_booleans)
+        wanted = _coerce(value, data_type, self.strict_booleans, self.fold)
         if actual is None:
             return op == "noteq" and wanted is not None
-        have = _norm(actual, data_type)
+        have = _norm(actual, data_type, self.fold)
         if op == "eq":
             return have == wanted
         if op == "noteq":
@@ -185,18 +195,18 @@ def parse_datetime(value):
     return dt.astimezone(UTC)
 
 
-def _norm(value, data_type):
-    """Normalise a stored value for comparison (strings compare case-insensitively)."""
+def _norm(value, data_type, fold=str.lower):
+    """Normalise a stored value for comparison (strings compare case-insensitively unless `fold` is str)."""
     if value is None:
         return None
     if data_type == "string":
-        return str(value).lower()
+        return fold(str(value))
     if data_type == "datetime":
         return parse_datetime(value)
     return value
 
 
-def _coerce(value, data_type, strict_booleans):
+def _coerce(value, data_type, strict_booleans, fold=str.lower):
     """Turn a filter value into something comparable with a normalised stored value."""
     if value is None:
         return None
@@ -219,4 +229,4 @@ def _coerce(value, data_type, strict_booleans):
             return parse_datetime(value)
     except (TypeError, ValueError) as exc:
         raise QueryError(f"Invalid value {value!r} for a field of type {data_type}.") from exc
-    return str(value).lower()
+    return fold(str(value))

@@ -9,6 +9,7 @@ from integrations.autotask.client import AutotaskClient, Credentials, clear_zone
 from integrations.autotask.exceptions import (
     AutotaskAuthError,
     AutotaskConnectionError,
+    AutotaskPermissionError,
     AutotaskRateLimitError,
     AutotaskServerError,
 )
@@ -266,3 +267,27 @@ def test_timeout_on_a_read_is_retried(sim, connect, sleeps):
     sim.inject_fault(entity="Tickets", method="GET", mode="delay")
     assert client.get("Tickets", 999_999_999) is None
     assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_thread_threshold_retry_honours_retry_after(sim, connect, sleeps, status):
+    sim.configure(retry_after_seconds=4, thread_limit_status=status)
+    sim.inject_fault(entity="Companies", method="GET", mode="thread_threshold", times=1)
+
+    assert connect().get("Companies", 0)["id"] == 0
+    assert sleeps == [4.0]
+
+
+def test_missing_permission_is_a_permission_error_and_not_retried(sim, connect, sleeps):
+    sim.configure(permission_denied_entities=["Tickets"])
+    client = connect()
+    client.zone_information()
+    sim.clear_requests()
+
+    with pytest.raises(AutotaskPermissionError) as info:
+        client.field_info("Tickets")
+
+    assert info.value.errors == ("The logged in Resource does not have the adequate permissions",)
+    assert "lacks permission for Tickets" in str(info.value)
+    assert len(sim.requests) == 1 and sleeps == []
+    assert client.get("Companies", 0)["id"] == 0  # other entities are unaffected
