@@ -20,7 +20,9 @@ from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
@@ -35,6 +37,26 @@ MANAGE_PERMISSION = "autotask.manage_autotask"
 # customised the index template (removing the app restores Django's own index).
 if admin.site.index_template is None:
     admin.site.index_template = "admin/autotask/index.html"
+
+
+#: posted fields an error report (Django's technical 500 page, the admins' error mail) must not show
+sensitive_credentials = method_decorator(sensitive_post_parameters("secret", "integration_code"))
+
+#: plural labels for counts ("5 queues")
+REFERENCE_KIND_PLURALS = {
+    ReferenceKind.QUEUE: "queues",
+    ReferenceKind.SOURCE: "ticket sources",
+    ReferenceKind.PRIORITY: "priorities",
+    ReferenceKind.STATUS: "ticket statuses",
+    ReferenceKind.TICKET_TYPE: "ticket types",
+    ReferenceKind.NOTE_TYPE: "note types",
+    ReferenceKind.NOTE_PUBLISH: "note visibilities",
+}
+
+
+def count_text(kind, count):
+    label = ReferenceKind(kind).label.lower() if count == 1 else REFERENCE_KIND_PLURALS[kind]
+    return f"{count} {label}"
 
 
 #: the ticket-default dropdowns in page order
@@ -106,6 +128,19 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         obj = obj or AutotaskSettings.load()
         env_config = obj.active_environment()
         env_name = env_config.get_environment_display()
+        panel, has_reference_data = self._connection_panel(request, env_config)
+        if has_reference_data:
+            defaults_description = (
+                f"Chosen from the cached reference data of the {env_name} tenant; inactive values are not "
+                "offered."
+            )
+        else:
+            defaults_description = format_html(
+                '<span id="autotask-defaults-need-reference-data">No reference data for {} yet: the lists '
+                "below are empty until you test the connection and refresh reference data (buttons above)."
+                "</span>",
+                env_name,
+            )
         return [
             (None, {"fields": ["enabled", "environment", "base_url", "compatibility_mode"]}),
             (
@@ -124,15 +159,11 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             ),
             (
                 f"{env_name} connection and reference data",
-                {"description": self._connection_panel(request, env_config), "fields": []},
+                {"description": panel, "fields": []},
             ),
             (
                 f"Ticket defaults ({env_name})",
-                {
-                    "description": "Chosen from the cached reference data of the "
-                    f"{env_name} tenant; inactive values are not offered.",
-                    "fields": DEFAULT_FIELD_ORDER,
-                },
+                {"description": defaults_description, "fields": DEFAULT_FIELD_ORDER},
             ),
         ]
 
@@ -141,6 +172,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def _connection_panel(self, request, env_config):
+        """The panel's HTML and whether the environment has cached (active) reference data."""
         counts = {}
         fetched_at = None
         if env_config.database_id is not None:
@@ -152,24 +184,32 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             ).only("kind", "fetched_at"):
                 counts[row.kind] = counts.get(row.kind, 0) + 1
                 fetched_at = max(fetched_at, row.fetched_at) if fetched_at else row.fetched_at
-        return render_to_string(
+        html = render_to_string(
             "admin/autotask/inc/connection_panel.html",
             {
                 "env_config": env_config,
-                "counts": [(ReferenceKind(kind).label, count) for kind, count in sorted(counts.items())],
+                "counts": [count_text(kind, count) for kind, count in sorted(counts.items())],
                 "fetched_at": fetched_at,
                 "test_url": reverse("admin:autotask_autotasksettings_test_connection"),
                 "refresh_url": reverse("admin:autotask_autotasksettings_refresh_reference"),
             },
             request=request,
         )
+        return html, bool(counts)
 
+    @sensitive_credentials
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "GET" and self.has_change_permission(request):
             for problem in self._problems_if_enabled():
                 messages.warning(request, problem)
-        # One page: "Save and continue editing" would do the same as "Save".
-        extra_context = {**(extra_context or {}), "show_save_and_continue": False}
+        extra_context = {
+            **(extra_context or {}),
+            # One page: "Save and continue editing" would do the same as "Save".
+            "show_save_and_continue": False,
+            # Not "Change Autotask settings" over a second "Autotask settings" heading.
+            "title": "Autotask settings",
+            "subtitle": None,
+        }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _problems_if_enabled(self):
@@ -236,6 +276,17 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             raise PermissionDenied
         settings = AutotaskSettings.load()
         stored = settings.active_environment()
+        posted_environment = request.POST.get("environment")
+        if posted_environment and posted_environment != stored.environment:
+            # The credentials on the page belong to the stored environment; testing them "for" the
+            # newly chosen one would store them in the wrong set.
+            messages.error(
+                request,
+                f"Nothing was tested: you chose another environment. The credentials on the page are the "
+                f"{stored.get_environment_display()} ones — save the environment change first, then enter "
+                "and test that environment's credentials.",
+            )
+            return stored, None
         form = CredentialsForm(request.POST, env_config=stored)
         if not form.is_valid():
             errors = "; ".join(
@@ -265,6 +316,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             )
         return result, candidate
 
+    @sensitive_credentials
     def test_connection_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -284,6 +336,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                 )
         return HttpResponseRedirect(settings_url())
 
+    @sensitive_credentials
     def refresh_reference_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -299,7 +352,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             messages.error(request, f"Refreshing reference data failed: {exc}")
             return HttpResponseRedirect(settings_url())
         parts = ", ".join(
-            f"{count} {ReferenceKind(kind).label.lower()}"
+            count_text(kind, count)
             + (f" ({refreshed.inactive[kind]} inactive)" if refreshed.inactive.get(kind) else "")
             for kind, count in refreshed.counts.items()
         )

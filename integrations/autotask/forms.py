@@ -15,9 +15,8 @@ from django import forms
 from django.utils import timezone
 
 from integrations.autotask.exceptions import AutotaskError
-from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
+from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
 from integrations.autotask.services import configuration, connection
-from integrations.autotask.services.reference import current_values
 
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
@@ -99,6 +98,20 @@ class CredentialsForm(CredentialsMixin, forms.Form):
         return cleaned
 
 
+class ReferenceSelect(forms.Select):
+    """A select whose options listed in `disabled_values` are shown but cannot be picked."""
+
+    def __init__(self, *args, disabled_values=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled_values = set(disabled_values)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class ReferenceChoiceField(forms.TypedChoiceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("coerce", int)
@@ -156,6 +169,12 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.connection_result = None
         self._add_credential_fields()
         self._add_default_fields()
+        shown = self.env_config.get_environment_display()
+        self.fields["environment"].help_text = (
+            f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
+            f"environment, choose it and save (nothing else changed): the page then shows its own set, "
+            f"and the {shown} set is kept."
+        )
 
     # -- ticket defaults -----------------------------------------------------------------------------
 
@@ -175,10 +194,21 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             stored = getattr(env, name)
             choices = [("", "---------")]
             offered = set()
-            if env.database_id is not None:
-                for row in current_values(env.environment, env.database_id, kind):
-                    choices.append((row.value, f"{row.label} ({row.value})"))
-                    offered.add(row.value)
+            refused = set()
+            # present + active values of this tenant, in Autotask's order (the rows are ordered)
+            for (row_kind, value), row in self.reference_rows.items():
+                if row_kind != kind or not (row.is_present and row.is_active):
+                    continue
+                text = f"{row.label} ({value})"
+                if kind == ReferenceKind.NOTE_PUBLISH and configuration.is_customer_visible_publish(
+                    row.label
+                ):
+                    # Shown (so the admin sees why it is missing) but not selectable; still refused on save.
+                    text += " — visible to customers, not allowed"
+                    if value != stored:
+                        refused.add(value)
+                choices.append((value, text))
+                offered.add(value)
             if stored is not None and stored not in offered:
                 # Keep the stored choice visible, marked, so the admin sees what changed in Autotask.
                 row = self.reference_rows.get((kind, stored))
@@ -187,10 +217,13 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
                 choices.append((stored, f"⚠ {text} — {state}"))
             if name in self.stale_defaults:
                 help_text = f"⚠ {self.stale_defaults[name]} {help_text}".strip()
-            if not self.has_reference_data:
-                help_text = "No reference data yet: test the connection and refresh reference data first."
+            # (Without reference data the fieldset says once to test and refresh first: see the admin.)
             self.fields[name] = ReferenceChoiceField(
-                label=label, choices=choices, help_text=help_text, initial=stored
+                label=label,
+                choices=choices,
+                help_text=help_text,
+                initial=stored,
+                widget=ReferenceSelect(disabled_values=refused),
             )
         self.fields["resolved_status_id"].required = False
         if env.resolved_status_id is None and env.database_id is not None:
@@ -218,14 +251,35 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         ).get("note_publish_id")
         if publish_problem and "visible to customers" in publish_problem:
             self.add_error("note_publish_id", publish_problem)
+        target_env = cleaned.get("environment") or env.environment
+        if target_env != env.environment:
+            self._refuse_edits_while_switching(target_env)
         if not cleaned.get("enabled"):
             return cleaned
-        target_env = cleaned.get("environment") or env.environment
         if target_env != env.environment:
             self._validate_switch_while_enabled(target_env, cleaned)
         else:
             self._validate_enable(cleaned, chosen)
         return cleaned
+
+    def _refuse_edits_while_switching(self, target_env):
+        """Switching environment must be saved on its own.
+
+        The credentials and defaults on the page belong to the stored environment; typing the new
+        environment's credentials there and switching at the same time would overwrite the set being left.
+        """
+        per_environment = ("clear_secret", "clear_integration_code", *CREDENTIAL_FIELDS)
+        edited = [name for name in self.changed_data if name in per_environment]
+        edited += [name for name in self.changed_data if name in configuration.DEFAULT_FIELDS]
+        if edited:
+            shown = self.env_config.get_environment_display()
+            target = dict(self.fields["environment"].choices).get(target_env, target_env)
+            self.add_error(
+                "environment",
+                f"Switch to {target} on its own: you also changed {shown} fields "
+                f"({', '.join(str(self.fields[name].label) for name in edited)}). The fields on this page "
+                f"belong to {shown}; save the environment change first, then enter the {target} values.",
+            )
 
     def _validate_enable(self, cleaned, chosen):
         env = self.env_config

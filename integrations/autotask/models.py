@@ -129,6 +129,19 @@ class EnvironmentConfig(models.Model):
     def has_credentials(self):
         return bool(self.username and self.secret and self.integration_code)
 
+    def priority_id_for(self, run_status):
+        """The ticket priority (Autotask id) for a run status: "warning", "error" or "missed".
+
+        Missed runs use the Error priority unless a separate Missed priority is chosen. None = not chosen.
+        """
+        if run_status == "warning":
+            return self.warning_priority_id
+        if run_status == "error":
+            return self.error_priority_id
+        if run_status == "missed":
+            return self.missed_priority_id if self.missed_priority_id is not None else self.error_priority_id
+        raise ValueError(f"No ticket priority for runs with status {run_status!r}.")
+
 
 class ReferenceKind(models.TextChoices):
     """Picklists Backupchecks reads; (entity, field) as Autotask names them."""

@@ -14,7 +14,7 @@ from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from integrations.autotask.simulator.server import make_server
 from runs.roles import ADMIN, ROLE_PERMISSIONS, sync_role_permissions
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -116,12 +116,19 @@ def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator
     assert SANDBOX.integration_code not in page.content()
     shot(page, "4-saved")
 
-    # An invalid change is blocked with the message on the field.
-    page.get_by_label("Note visibility").select_option(label="All Autotask Users (1)")
+    # The customer-visible note visibility is listed, marked and cannot be picked.
+    customer_visible = page.get_by_label("Note visibility").locator("option", has_text="All Autotask Users")
+    expect(customer_visible).to_be_disabled()
+    expect(customer_visible).to_contain_text("visible to customers, not allowed")
+
+    # An invalid change is blocked with the message on the field, and nothing is saved.
+    page.get_by_label("Queue").select_option(label="---------")
+    page.get_by_label("Note visibility").select_option(label="---------")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".errornote")).to_be_visible()
-    expect(page.locator(".field-note_publish_id .errorlist")).to_contain_text("visible to customers")
-    shot(page, "5-blocked-visibility")
+    expect(page.locator(".field-queue_id .errorlist")).to_contain_text("Choose a queue")
+    expect(page.locator(".field-note_publish_id .errorlist")).to_contain_text("Choose a note visibility")
+    shot(page, "5-blocked-defaults")
 
     page.goto("/admin/autotask/autotasksettings/1/change/")
     page.get_by_label("Backupchecks base URL").fill("")
@@ -132,4 +139,30 @@ def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator
     settings = AutotaskSettings.load()
     env = EnvironmentConfig.for_environment("sandbox")
     assert settings.enabled and settings.base_url == "http://127.0.0.1:8000"
-    assert env.note_publish_id == 2 and env.secret == SANDBOX.secret
+    assert env.queue_id == 29700109 and env.note_publish_id == 2 and env.secret == SANDBOX.secret
+
+
+def test_configured_settings_page_fits_a_phone(new_page, log_in, settings_admin, simulator_url):
+    """375px wide: the connection panel (long API URL, reference counts) wraps instead of widening the page."""
+    from integrations.autotask.services import connection, reference
+
+    env = EnvironmentConfig.for_environment("sandbox")
+    env.username, env.secret, env.integration_code = (
+        SANDBOX.username,
+        SANDBOX.secret,
+        SANDBOX.integration_code,
+    )
+    env.save()
+    connection.check_connection(env)
+    reference.refresh_reference_data(env)
+
+    page = new_page(viewport=PHONE)
+    log_in(page, "e2e-admin", PASSWORD)
+    page.goto("/admin/autotask/autotasksettings/1/change/")
+    expect(page.locator("#autotask-zone")).to_contain_text("ATServicesRest")
+    shot(page, "7-phone")
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for button in ("Test connection", "Refresh reference data", "Save"):
+        box = page.get_by_role("button", name=button, exact=True).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, button

@@ -115,3 +115,55 @@ def test_the_page_shows_both_buttons_inside_the_csrf_protected_form(admin_client
     assert 'name="csrfmiddlewaretoken"' in form_html
     assert f'formaction="{TEST_URL}"' in form_html and ">Test connection</button>" in form_html
     assert f'formaction="{REFRESH_URL}"' in form_html and ">Refresh reference data</button>" in form_html
+
+
+def test_failed_test_reports_the_typed_errors_message(admin_client, sim, db):
+    # Exactly the message of the AutotaskAuthError the client raised, after the environment.
+    from integrations.autotask.exceptions import AutotaskAuthError
+    from integrations.autotask.services import connection
+
+    env = EnvironmentConfig.for_environment("sandbox")
+    env.username, env.secret, env.integration_code = (
+        SANDBOX.username,
+        "wrong-secret",
+        SANDBOX.integration_code,
+    )
+    try:
+        connection.probe(connection.credentials_for(env))
+    except AutotaskAuthError as exc:
+        expected = str(exc)
+    response = admin_client.post(TEST_URL, typed_credentials(secret="wrong-secret"))
+    [(level, text)] = messages_of(response)
+    assert level == "error"
+    assert text == f"Connection test failed (Sandbox): {expected}"
+    assert "check the API username and secret" in text
+
+
+def test_refresh_failure_after_a_good_test_is_reported_and_keeps_the_cache(admin_client, sandbox_tested, sim):
+    before = set(ReferenceValue.objects.values_list("kind", "value", "label", "is_active"))
+    sim.inject_fault(entity="Tickets", method="GET", mode="fail_500", times=100)
+    response = admin_client.post(REFRESH_URL, typed_credentials(secret="", integration_code=""))
+    [(level, text)] = messages_of(response)
+    assert level == "error"
+    assert text.startswith("Refreshing reference data failed:")
+    assert set(ReferenceValue.objects.values_list("kind", "value", "label", "is_active")) == before
+
+
+def test_refresh_message_counts_with_plural_names(admin_client, sim, db):
+    [(_, text)] = messages_of(admin_client.post(REFRESH_URL, typed_credentials()))
+    assert "5 queues (1 inactive)" in text and "2 note visibilities" in text and "5 priorities" in text
+    html = admin_client.get(SETTINGS_URL).content.decode()
+    assert "4 queues" in html and "2 note visibilities" in html
+
+
+def test_buttons_refuse_when_another_environment_was_chosen_on_the_page(admin_client, sim, db):
+    # The page shows Sandbox; the admin picked Production in the dropdown and typed credentials.
+    sim.clear_requests()
+    for url in (TEST_URL, REFRESH_URL):
+        response = admin_client.post(url, typed_credentials(environment="production"))
+        level, text = messages_of(response)[-1]
+        assert level == "error"
+        assert "save the environment change first" in text
+    assert sim.api_call_count() == 0
+    assert EnvironmentConfig.for_environment("sandbox").secret == ""
+    assert EnvironmentConfig.for_environment("production").secret == ""

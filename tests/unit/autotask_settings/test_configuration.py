@@ -122,3 +122,12 @@ def test_suggested_defaults_are_sensible(sandbox_tested):
         "note_publish_id": 2,
         "resolved_status_id": 5,
     }
+
+
+def test_missed_runs_use_the_error_priority_unless_one_is_chosen(db):
+    env = EnvironmentConfig(environment="sandbox", warning_priority_id=2, error_priority_id=1)
+    assert [env.priority_id_for(status) for status in ("warning", "error", "missed")] == [2, 1, 1]
+    env.missed_priority_id = 4
+    assert env.priority_id_for("missed") == 4
+    with pytest.raises(ValueError):
+        env.priority_id_for("success")

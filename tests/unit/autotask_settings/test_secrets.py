@@ -182,3 +182,35 @@ def test_documented_recovery_after_losing_every_key(db, fernet_keys):
     EnvironmentConfig.objects.update(secret="", integration_code="")  # docs/operations.md
     env = EnvironmentConfig.objects.get(environment="sandbox")
     assert (env.secret, env.integration_code) == ("", "")
+
+
+# --- error reports ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [SETTINGS_URL, TEST_URL, REFRESH_URL])
+def test_error_reports_of_a_crashing_request_hide_the_posted_secrets(
+    admin_client, sandbox_tested, monkeypatch, caplog, url
+):
+    """A 500 while saving or testing: Django's error report (the admins' mail, the DEBUG page) shows the
+    POST data — the secret and the Tracking Identifier must appear as stars."""
+    from django.views.debug import ExceptionReporter
+
+    from integrations.autotask.admin import AutotaskSettingsAdmin
+    from integrations.autotask.services import connection
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("unexpected failure")
+
+    monkeypatch.setattr(AutotaskSettingsAdmin, "save_model", crash)
+    monkeypatch.setattr(connection, "check_connection", crash)
+    admin_client.raise_request_exception = False
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response = admin_client.post(
+        url, form_data(enabled=None, secret=SECRET, integration_code=TRACKING, username="someone")
+    )
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    reporter = ExceptionReporter(record.request, *record.exc_info, is_email=True)
+    for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+        assert "someone" in report  # the POST data is in the report …
+        assert SECRET not in report and TRACKING not in report  # … but not the secrets
