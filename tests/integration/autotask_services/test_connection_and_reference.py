@@ -9,6 +9,7 @@ import httpx
 import pytest
 from django.conf import settings as settings_module
 from django.core.management import call_command
+from django.utils import timezone
 
 from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.exceptions import AutotaskAuthError, AutotaskConfigurationError
@@ -375,3 +376,28 @@ def test_from_env_secret_that_cannot_be_sent_exits_2(sim, db, monkeypatch, capsy
     assert "API secret contains characters that cannot be sent" in err and err.count("\n") <= 1
     assert "sécret-from-a-paste" not in err
     assert sim.api_call_count() == 0
+
+
+def test_reference_cache_rows_carry_label_active_flag_tenant_and_fetch_time(sim, sandbox_config):
+    before = timezone.now()
+    reference.refresh_reference_data(sandbox_config)
+
+    def row(kind, value):
+        return ReferenceValue.objects.get(
+            environment="sandbox", database_id=SANDBOX.database_id, kind=kind, value=value
+        )
+
+    queue = row("queue", 29700101)
+    assert (queue.label, queue.is_active, queue.is_default) == ("Service Desk", True, True)
+    retired = row("queue", 29700110)
+    assert (retired.label, retired.is_active) == ("Old Triage Queue", False)
+    assert (row("source", 8).label, row("source", 8).is_active) == ("In Person", False)
+    assert (row("priority", 6).label, row("priority", 6).is_active) == ("Planned (retired)", False)
+    assert row("status", 5).is_system and row("status", 5).label == "Complete"
+    assert row("note_type", 19).is_active is False
+    assert {r.label for r in ReferenceValue.objects.filter(kind="note_publish")} == {
+        "All Autotask Users",
+        "Internal Only",
+    }
+    assert not ReferenceValue.objects.filter(fetched_at__lt=before).exists()
+    assert not ReferenceValue.objects.exclude(database_id=SANDBOX.database_id).exists()
