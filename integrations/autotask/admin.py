@@ -20,6 +20,7 @@ from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
@@ -201,7 +202,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "GET" and self.has_change_permission(request):
             for problem in self._problems_if_enabled():
-                messages.warning(request, problem)
+                messages.warning(request, f"Autotask is enabled but cannot create tickets: {problem}")
         extra_context = {
             **(extra_context or {}),
             # One page: "Save and continue editing" would do the same as "Save".
@@ -368,12 +369,35 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: who changed or tested the integration, when, and what came of it."""
 
-    list_display = ("at", "user", "action", "environment", "outcome", "message")
+    # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;
+    # environment and outcome sit in the event column and remain filters.
+    list_display = ("when", "user", "event", "message")
+    list_display_links = ("when",)
     list_filter = ("action", "outcome", "environment")
     search_fields = ("message",)
     date_hierarchy = "at"
     readonly_fields = ("at", "user", "action", "environment", "outcome", "message", "data")
     list_select_related = ("user",)
+
+    ACTION_LABELS = {
+        "settings_changed": "Settings changed",
+        "credentials_changed": "Credentials stored",
+        "test_connection": "Connection tested",
+        "refresh_reference": "Reference data refreshed",
+        "demo_setup": "Demo set-up",
+    }
+
+    @admin.display(description="when", ordering="at")
+    def when(self, obj):
+        return timezone.localtime(obj.at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="event", ordering="action")
+    def event(self, obj):
+        label = self.ACTION_LABELS.get(obj.action, obj.action.replace("_", " ").capitalize())
+        environment = f" ({obj.get_environment_display()})" if obj.environment else ""
+        if obj.outcome == "ok":
+            return f"{label}{environment}"
+        return format_html("{}{} — <strong>{}</strong>", label, environment, obj.outcome)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

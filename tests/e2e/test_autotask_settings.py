@@ -141,6 +141,15 @@ def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator
     assert settings.enabled and settings.base_url == "http://127.0.0.1:8000"
     assert env.queue_id == 29700109 and env.note_publish_id == 2 and env.secret == SANDBOX.secret
 
+    # The audit log lists the save; its message column is readable next to the sidebar (not squeezed).
+    page.goto("/admin/autotask/auditevent/")
+    message = page.locator("td.field-message", has_text="Changed: enabled").first
+    expect(message).to_be_visible()
+    box = message.bounding_box()
+    assert box["width"] >= 250 and box["x"] + box["width"] <= page.viewport_size["width"]
+    expect(page.locator("td.field-event", has_text="Settings changed (Sandbox)").first).to_be_visible()
+    shot(page, "8-audit-log")
+
 
 def test_configured_settings_page_fits_a_phone(new_page, log_in, settings_admin, simulator_url):
     """375px wide: the connection panel (long API URL, reference counts) wraps instead of widening the page."""

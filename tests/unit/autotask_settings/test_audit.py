@@ -42,4 +42,12 @@ def test_buttons_are_recorded(admin_client, admin_user, sandbox_tested):
 def test_audit_log_page_shows_who_and_what(admin_client, sandbox_tested):
     admin_client.post(SETTINGS_URL, form_data(enabled=None, base_url="https://bc.example.com"))
     html = admin_client.get("/admin/autotask/auditevent/").content.decode()
-    assert "settings_changed" in html and "settings-admin" in html and "Changed: base_url" in html
+    assert "Settings changed (Sandbox)" in html and "settings-admin" in html and "Changed: base_url" in html
+
+
+def test_audit_log_page_marks_failures(admin_client, sim, db):
+    from .conftest import TEST_URL
+
+    admin_client.post(TEST_URL, {"environment": "sandbox", "username": "nobody@example.com", "secret": "x"})
+    html = admin_client.get("/admin/autotask/auditevent/").content.decode()
+    assert "Connection tested (Sandbox) — <strong>failed</strong>" in html

@@ -50,7 +50,11 @@ def test_inactive_default_is_marked_on_the_page(admin_client, queue_deactivated)
     )
     assert "inactive in Autotask: choose another" in form.fields["queue_id"].help_text
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
-    assert any("queue “Backup Checks” (29700109) is inactive" in w for w in warnings)
+    assert any(
+        w.startswith("Autotask is enabled but cannot create tickets:")
+        and "queue “Backup Checks” (29700109) is inactive" in w
+        for w in warnings
+    )
 
 
 def test_gone_default_is_reported(admin_client, enabled_sandbox, monkeypatch):
