@@ -214,3 +214,17 @@ def test_error_reports_of_a_crashing_request_hide_the_posted_secrets(
     for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
         assert "someone" in report  # the POST data is in the report …
         assert SECRET not in report and TRACKING not in report  # … but not the secrets
+
+
+def test_saving_the_settings_page_re_encrypts_the_shown_environment(admin_client, db, fernet_keys):
+    # docs/operations.md: after FERNET_KEYS=[new, old], a save of the page rewrites that environment's row.
+    fernet_keys([OLD_KEY])
+    env = EnvironmentConfig.for_environment("sandbox")
+    env.username, env.secret, env.integration_code = "someone", SECRET, TRACKING
+    env.save()
+    fernet_keys([NEW_KEY, OLD_KEY])
+    response = admin_client.post(SETTINGS_URL, {"environment": "sandbox", "username": "someone"})
+    assert response.status_code == 302
+    secret_raw, tracking_raw = raw_columns()
+    assert fernet_for(NEW_KEY).decrypt(secret_raw).decode() == SECRET
+    assert fernet_for(NEW_KEY).decrypt(tracking_raw).decode() == TRACKING
