@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from backupchecks.extensions import prepare_slot
-from runs.models import ATTENTION_STATUSES, BackupJob, Run, RunStatus
+from runs.models import BackupJob, Run, RunStatus
 from runs.views import view_required
 
 from .models import Customer
@@ -33,7 +33,7 @@ def _count(queryset, outer_field):
 def _open_run_count(**outer_filter):
     """Unreviewed warning/error/missed runs (those on Run Checks)."""
     (outer_field,) = outer_filter
-    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True, **outer_filter)
+    runs = Run.objects.needing_review().filter(**outer_filter)
     return _count(runs, outer_field)
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backupchecks.extensions import prepare_slot
 
 from .forms import BulkReviewForm, ManualTicketNumberForm, ReviewToggleForm, RunChecksFilterForm
-from .models import ATTENTION_STATUSES, BackupJob, Run, RunStatus
+from .models import BackupJob, Run, RunStatus
 from .signals import run_reviewed
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def run_checks(request):
     form = RunChecksFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
-    runs = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True)
+    runs = Run.objects.needing_review()
     runs = form.filter(runs).select_related("job__customer").order_by("-started_at", "-id")
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     page_runs = list(page.object_list)
