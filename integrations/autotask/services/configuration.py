@@ -46,7 +46,8 @@ CREDENTIAL_LABELS = {
 def normalise_base_url(value):
     """Return the base URL without trailing slashes, or raise ValidationError.
 
-    Absolute http/https URL with a host, no query string and no fragment ("" stays "").
+    Absolute http/https URL with a host, no user name or password, no query string and no fragment
+    ("" stays "").
     """
     value = (value or "").strip()
     if not value:
@@ -61,6 +62,9 @@ def normalise_base_url(value):
         raise ValidationError(
             "The base URL may not contain a query string (?…) or a fragment (#…).", code="query"
         )
+    if "@" in parts.netloc:
+        # It ends up in every ticket: a user name or password there would be shown to every reader.
+        raise ValidationError("The base URL may not contain a user name or password.", code="userinfo")
     URLValidator(schemes=["http", "https"])(value)
     return value.rstrip("/")
 

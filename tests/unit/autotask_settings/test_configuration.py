@@ -55,6 +55,8 @@ def test_normalise_base_url(raw, expected):
         "https://a.example.com?x",
         "https://a.example.com/#",
         "https://a b.example.com",
+        "https://admin:pw@backupchecks.example.com",
+        "https://admin@backupchecks.example.com",
     ],
 )
 def test_normalise_base_url_refuses(raw):

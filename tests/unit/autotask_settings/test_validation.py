@@ -40,6 +40,7 @@ def snapshot():
         ({"base_url": "backupchecks.example.com"}, "base_url", "absolute"),
         ({"base_url": "https://backupchecks.example.com/?x=1"}, "base_url", "query string"),
         ({"base_url": "https://backupchecks.example.com/#top"}, "base_url", "fragment"),
+        ({"base_url": "https://admin:pw@backupchecks.example.com"}, "base_url", "user name or password"),
         ({"username": ""}, "username", "API username is required"),
         ({"clear_secret": "on"}, "secret", "API secret is required"),
         ({"clear_integration_code": "on"}, "integration_code", "Tracking Identifier is required"),
