@@ -129,6 +129,17 @@ def test_run_checks_lists_unreviewed_attention_runs_newest_first(operator_client
     assert 'name="runs"' in content and "Mark reviewed" in content
 
 
+def test_run_checks_shows_a_ticket_number_already_entered(viewer_client, job):
+    make_run(job, "error", hours_ago=1, summary="with ticket", manual_ticket_number="T20250310.0042")
+    make_run(job, "error", hours_ago=2, summary="without ticket")
+
+    content = viewer_client.get(reverse("runs:run_checks")).content.decode()
+
+    # a colleague may have logged a ticket without marking the run reviewed yet
+    assert content.count('class="badge text-bg-light border text-break manual-ticket"') == 1
+    assert "Ticket T20250310.0042</span>" in content
+
+
 def test_run_checks_viewer_sees_no_checkboxes_or_review_button(viewer_client, failed_run):
     content = viewer_client.get(reverse("runs:run_checks")).content.decode()
     assert "Disk full on repository" in content
