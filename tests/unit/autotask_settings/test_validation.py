@@ -2,7 +2,9 @@
 
 import pytest
 
+from integrations.autotask.forms import CREDENTIAL_FIELDS
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceValue
+from integrations.autotask.services.configuration import DEFAULT_FIELDS
 
 from .conftest import SETTINGS_URL, form_data
 
@@ -18,18 +20,16 @@ def errors_of(response):
 
 
 def snapshot():
+    """Every stored setting of both environments (a refused save changes none of them)."""
     settings = AutotaskSettings.load()
-    env = EnvironmentConfig.for_environment("sandbox")
-    return (
-        settings.enabled,
-        settings.environment,
-        settings.base_url,
-        env.username,
-        env.secret,
-        env.integration_code,
-        env.queue_id,
-        env.note_publish_id,
-    )
+    stored = [settings.enabled, settings.environment, settings.base_url, settings.compatibility_mode]
+    for environment in ("sandbox", "production"):
+        env = EnvironmentConfig.for_environment(environment)
+        stored += [
+            getattr(env, name)
+            for name in (*CREDENTIAL_FIELDS, *DEFAULT_FIELDS, "database_id", "last_test_ok")
+        ]
+    return stored
 
 
 @pytest.mark.parametrize(
@@ -121,6 +121,7 @@ def test_valid_enabled_configuration_is_saved_and_tested(admin_client, sandbox_t
 
 
 def test_switching_environment_while_enabled_needs_a_usable_other_set(admin_client, enabled_sandbox):
+    before = snapshot()
     errors = errors_of(post(admin_client, environment="production"))
     assert "Cannot switch to Production while enabled" in errors["environment"]
-    assert AutotaskSettings.load().environment == "sandbox"
+    assert snapshot() == before
