@@ -154,7 +154,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         required=False,
         max_length=200,
         help_text="How Autotask users reach this Backupchecks, e.g. https://backupchecks.example.com "
-        "— used for the links in tickets. No query string or fragment.",
+        "— used for the links in tickets. No user name or password, query string or fragment.",
     )
 
     class Meta:
