@@ -58,7 +58,7 @@ class ConnectionResult:
     zone_name: str
     api_url: str
     web_url: str
-    database_id: int
+    database_id: int | None  # None when Autotask's zone answer has no `ci`
     requests_used: int | None
     requests_limit: int | None
 

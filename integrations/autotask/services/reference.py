@@ -55,6 +55,17 @@ def parse_picklist(fields, field_name):
 def fetch_reference_data(client):
     """Read every picklist Backupchecks uses. Returns (database_id, {kind: [values]})."""
     zone = client.zone_information()
+    if zone.database_id is None:
+        # The cache is keyed by (environment, database id) so that one tenant's picklist ids are never
+        # offered for another; without `ci` (reference §1.2) there is nothing safe to key it by.
+        raise AutotaskServerError(
+            "Autotask's zone discovery answer did not include the database id ('ci'), which Backupchecks "
+            "needs to keep each Autotask database's reference data apart.",
+            entity="zoneInformation",
+            retryable=False,
+            hint="report this to the Backupchecks maintainers together with the zone name "
+            f"({zone.name or 'unknown'})",
+        )
     fields_by_entity = {}
     for entity in sorted({entity for entity, _ in REFERENCE_FIELDS.values()}):
         fields_by_entity[entity] = client.field_info(entity)

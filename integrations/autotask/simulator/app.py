@@ -35,6 +35,9 @@ class SimulatorConfig:
     thread_limit: int = 3  # concurrent requests per (integration code, entity endpoint)
     enforce_thread_limit: bool = True
     zone_url: str | None = None  # overrides the `url` that zoneInformation returns (all tenants)
+    zone_includes_ci: bool = (
+        True  # zoneInformation carries `ci` (the database id); §1.2 calls it illustrative
+    )
     auth_failure_body: str = "empty"  # bad secret → 401 with "empty" body or "json" {"errors":[...]}
     require_filter: bool = True  # a query without filter → 500
     max_or_conditions: int = 500
@@ -508,6 +511,8 @@ class AutotaskSimulator:
             "webUrl": tenant.web_url,
             "ci": tenant.database_id,
         }
+        if not self.config.zone_includes_ci:
+            del body["ci"]
         return Response(200, body)
 
     def zone_url(self, request, tenant):

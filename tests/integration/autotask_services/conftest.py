@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.models import EnvironmentConfig
 from integrations.autotask.services import connection
 from integrations.autotask.simulator import PRODUCTION, SANDBOX, AutotaskSimulator
@@ -14,6 +15,7 @@ OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneIn
 def sim(settings):
     """A fresh simulator; every client built by the services talks to it in-process."""
     simulator = AutotaskSimulator()
+    clear_zone_cache()  # the client caches zones per username across clients (and simulators)
     settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
     simulator.backoff_sleeps = []
     connection.set_transport_factory(
@@ -21,6 +23,7 @@ def sim(settings):
     )
     yield simulator
     connection.set_transport_factory(None)
+    clear_zone_cache()
 
 
 def configure(environment, tenant):

@@ -12,7 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.exceptions import AutotaskAuthError, AutotaskConfigurationError
+from integrations.autotask.exceptions import (
+    AutotaskAuthError,
+    AutotaskConfigurationError,
+    AutotaskServerError,
+)
 from integrations.autotask.models import AuditEvent, AutotaskSettings, EnvironmentConfig, ReferenceValue
 from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import PRODUCTION, SANDBOX
@@ -401,3 +405,23 @@ def test_reference_cache_rows_carry_label_active_flag_tenant_and_fetch_time(sim,
     }
     assert not ReferenceValue.objects.filter(fetched_at__lt=before).exists()
     assert not ReferenceValue.objects.exclude(database_id=SANDBOX.database_id).exists()
+
+
+def test_zone_answer_without_database_id(sim, sandbox_config, capsys):
+    """`ci` in zoneInformation is only illustrated by the reference (§1.2): without it the connection test
+    still reports, but the per-tenant reference cache refuses clearly instead of an IntegrityError."""
+    sim.configure(zone_includes_ci=False)
+
+    result = connection.check_connection(sandbox_config)
+    assert result.database_id is None and result.zone_name == SANDBOX.zone_name
+
+    with pytest.raises(AutotaskServerError, match="did not include the database id") as info:
+        reference.refresh_reference_data(sandbox_config)
+    assert SANDBOX.zone_name in str(info.value)
+    assert not ReferenceValue.objects.exists()
+    assert AuditEvent.objects.filter(action="refresh_reference", outcome="failed").exists()
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("autotask_test_connection", "--environment", "sandbox")
+    assert exit_info.value.code == 0
+    assert "database id not reported" in capsys.readouterr().out

@@ -80,3 +80,10 @@ def test_tickets_can_require_a_due_date(sim, api):
     assert fields["dueDateTime"]["isRequired"] is True
     ok = api.post("/Tickets", json=new_ticket(dueDateTime="2030-03-21T00:00:00Z"))
     assert ok.status_code == 200
+
+
+def test_zone_answer_can_leave_out_ci(sim, http):
+    url = "/zoneInformation"
+    assert http.get(url, params={"user": PRODUCTION.username}).json()["ci"] == PRODUCTION.database_id
+    sim.configure(zone_includes_ci=False)
+    assert "ci" not in http.get(url, params={"user": PRODUCTION.username}).json()

@@ -89,8 +89,9 @@ class Command(BaseCommand):
             return self.finish(
                 EXIT_UNREACHABLE, as_json, error=type(exc).__name__, message=unexpected_line(exc)
             )
+        database = result.database_id if result.database_id is not None else "id not reported"
         message = (
-            f"OK ({label}): zone {result.zone_name}, API {result.api_url}, database {result.database_id}, "
+            f"OK ({label}): zone {result.zone_name}, API {result.api_url}, database {database}, "
             f"{result.usage_text}."
         )
         return self.finish(EXIT_OK, as_json, message=message, **result.as_dict())
