@@ -68,3 +68,26 @@ def test_create_env_writes_fresh_keys_once(tmp_path, monkeypatch):
     target.unlink()
     create_env.main()
     assert target.read_text() != first  # fresh keys each time a file is created
+
+
+@pytest.mark.parametrize("path", [".env", "var/db.sqlite3", "var/demo-logins.txt"])
+def test_local_secrets_and_data_are_git_ignored(path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    result = subprocess.run(  # noqa: S603
+        ["git", "check-ignore", "--quiet", "--no-index", path],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_python_version_and_exact_pins():
+    assert (ROOT / ".python-version").read_text().strip() == "3.12"
+    requirements = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert requirements and all("==" in line for line in requirements), requirements
