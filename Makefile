@@ -8,6 +8,9 @@ SIM_PORT ?= 8001
 .PHONY: run test lint format bench venv clean
 
 $(VENV)/.installed: requirements.txt
+	@test -x $(PY) || command -v $(PYTHON) >/dev/null || { \
+	  echo "$(PYTHON) not found: install Python 3.12 (pyenv reads .python-version) or run make PYTHON=/path/to/python3.12"; \
+	  exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@

@@ -19,3 +19,15 @@ def test_viewer_user_cannot_review(viewer):
 def test_operator_user_can_review(operator):
     assert operator.has_perm("runs.review_run")
     assert operator.has_perm("runs.edit_manual_ticket_number")
+
+
+def test_the_roles_migration_matches_runs_roles():
+    """The migration freezes the role table; runs.roles (used by tests and fixtures) must agree with it."""
+    import importlib
+
+    from runs.roles import ROLE_PERMISSIONS
+
+    migration = importlib.import_module("runs.migrations.0002_roles")
+    assert {name: sorted(perms) for name, perms in migration.ROLES.items()} == {
+        name: sorted(perms) for name, perms in ROLE_PERMISSIONS.items()
+    }
