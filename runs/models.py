@@ -54,7 +54,8 @@ class RunQuerySet(models.QuerySet):
 class Run(models.Model):
     """One execution of a backup job."""
 
-    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="runs")
+    # No separate index: run_job_history_idx (job, -started_at) serves every lookup by job.
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="runs", db_index=False)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices)
