@@ -6,9 +6,6 @@ real Autotask. Always exits 0: on failure it prints one warning line and the dem
 working integration.
 """
 
-import contextlib
-import logging
-
 from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -17,17 +14,7 @@ from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AuditEvent, AutotaskSettings, Environment, EnvironmentConfig
 from integrations.autotask.services import configuration, connection, reference
 
-
-@contextlib.contextmanager
-def quiet_client_logs():
-    """The demo's start-up output stays one line: the client's retry warnings are not shown here."""
-    client_logger = logging.getLogger("integrations.autotask.client")
-    previous = client_logger.level
-    client_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        client_logger.setLevel(previous)
+from ._output import quiet_client_logs
 
 
 class Command(BaseCommand):
@@ -58,7 +45,7 @@ class Command(BaseCommand):
             return
         try:
             base_url = configuration.normalise_base_url(options["base_url"])
-            with quiet_client_logs():
+            with quiet_client_logs(options["verbosity"]):
                 message = self.configure(settings, base_url)
         except AutotaskError as exc:
             self.stderr.write(f"WARNING: Autotask demo setup failed; the demo runs without Autotask: {exc}")
