@@ -12,7 +12,6 @@ or error messages.
 import copy
 
 from django import forms
-from django.utils import timezone
 
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
@@ -361,17 +360,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         changed = self.changed_credential_fields(before, after)
         changed += [n for n in configuration.DEFAULT_FIELDS if getattr(before, n) != getattr(after, n)]
         if self.connection_result is not None and after.environment == self.cleaned_data.get("environment"):
-            record_connection_result(after, self.connection_result)
+            connection.apply_connection_result(after, self.connection_result)
         after.save()
         self.env_config = after
         return changed
-
-
-def record_connection_result(env_config, result):
-    env_config.zone_name = result.zone_name
-    env_config.api_url = result.api_url
-    env_config.web_url = result.web_url
-    env_config.database_id = result.database_id
-    env_config.last_tested_at = timezone.now()
-    env_config.last_test_ok = True
-    env_config.last_test_message = f"Connected to zone {result.zone_name}; {result.usage_text}."

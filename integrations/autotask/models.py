@@ -228,3 +228,15 @@ class AuditEvent(models.Model):
             message=message[:500],
             data=data,
         )
+
+    @classmethod
+    def record_failure(cls, action, exc, *, user=None, environment=""):
+        """Record a failed action; the message is the error's operator text (never holds a secret)."""
+        return cls.record(
+            action,
+            user=user,
+            environment=environment,
+            outcome="failed",
+            message=str(exc),
+            error=type(exc).__name__,
+        )

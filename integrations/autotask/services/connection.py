@@ -97,6 +97,17 @@ def probe(credentials):
     )
 
 
+def apply_connection_result(env_config, result):
+    """Copy a successful ConnectionResult onto `env_config` (not saved)."""
+    env_config.zone_name = result.zone_name
+    env_config.api_url = result.api_url
+    env_config.web_url = result.web_url
+    env_config.database_id = result.database_id
+    env_config.last_tested_at = timezone.now()
+    env_config.last_test_ok = True
+    env_config.last_test_message = f"Connected to zone {result.zone_name}; {result.usage_text}."
+
+
 def check_connection(env_config, *, user=None):
     """Test the stored credentials of `env_config`; record the outcome on it and in the audit log.
 
@@ -110,22 +121,9 @@ def check_connection(env_config, *, user=None):
         env_config.last_test_ok = False
         env_config.last_test_message = str(exc)[:500]
         env_config.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
-        AuditEvent.record(
-            "test_connection",
-            user=user,
-            environment=env_config.environment,
-            outcome="failed",
-            message=str(exc),
-            error=type(exc).__name__,
-        )
+        AuditEvent.record_failure("test_connection", exc, user=user, environment=env_config.environment)
         raise
-    env_config.zone_name = result.zone_name
-    env_config.api_url = result.api_url
-    env_config.web_url = result.web_url
-    env_config.database_id = result.database_id
-    env_config.last_tested_at = timezone.now()
-    env_config.last_test_ok = True
-    env_config.last_test_message = f"Connected to zone {result.zone_name}; {result.usage_text}."
+    apply_connection_result(env_config, result)
     env_config.save()
     AuditEvent.record(
         "test_connection",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.autotask.exceptions import AutotaskServerError
+from integrations.autotask.exceptions import AutotaskError, AutotaskServerError
 from integrations.autotask.models import REFERENCE_FIELDS, AuditEvent, ReferenceValue
 
 from .connection import build_client, credentials_for
@@ -131,15 +131,8 @@ def refresh_reference_data(env_config, *, user=None):
     try:
         with build_client(credentials_for(env_config)) as client:
             database_id, parsed = fetch_reference_data(client)
-    except Exception as exc:
-        AuditEvent.record(
-            "refresh_reference",
-            user=user,
-            environment=env_config.environment,
-            outcome="failed",
-            message=str(exc),
-            error=type(exc).__name__,
-        )
+    except AutotaskError as exc:
+        AuditEvent.record_failure("refresh_reference", exc, user=user, environment=env_config.environment)
         raise
     store_reference_data(env_config.environment, database_id, parsed)
     if env_config.database_id != database_id:
