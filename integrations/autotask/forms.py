@@ -12,6 +12,7 @@ or error messages.
 import copy
 
 from django import forms
+from django.utils.html import format_html
 
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
@@ -215,7 +216,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
                 text = f"{row.label} ({stored})" if row is not None else str(stored)
                 choices.append((stored, f"⚠ {text} — {state}"))
             if name in self.stale_defaults:
-                help_text = f"⚠ {self.stale_defaults[name]} {help_text}".strip()
+                # The admin renders help_text with |safe, and the message quotes Autotask's own label.
+                help_text = format_html("⚠ {} {}", self.stale_defaults[name], help_text)
             # (Without reference data the fieldset says once to test and refresh first: see the admin.)
             self.fields[name] = ReferenceChoiceField(
                 label=label,
