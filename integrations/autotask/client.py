@@ -49,6 +49,14 @@ from .exceptions import (
 )
 from .limiter import DEFAULT_CONCURRENCY, EndpointLimiter
 
+try:
+    from django.views.decorators.debug import sensitive_variables
+except ImportError:  # the client does not need Django
+
+    def sensitive_variables(*names):
+        return lambda func: func
+
+
 logger = logging.getLogger("integrations.autotask.client")
 
 OFFICIAL_ZONE_INFO_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
@@ -544,6 +552,9 @@ class AutotaskClient:
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # Error reports (Django's technical 500 page, the admins' error mail) show each frame's local
+    # variables; `headers` carries the secret and the integration code here and in httpx's frames below.
+    @sensitive_variables("headers")
     def _send(self, method, url, endpoint, body, params, authenticated, write):
         headers = {"Accept": "application/json"}
         if authenticated:

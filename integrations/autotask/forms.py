@@ -13,6 +13,7 @@ import copy
 
 from django import forms
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
@@ -92,6 +93,9 @@ class CredentialsForm(CredentialsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._add_credential_fields()
 
+    # Error reports show local variables: the cleaned data (here and in the helpers it is passed to)
+    # holds the typed secret and Tracking Identifier.
+    @sensitive_variables("cleaned", "data", "cleaned_data")
     def clean(self):
         cleaned = super().clean()
         self._clean_credentials(cleaned)
@@ -237,6 +241,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
     def clean_base_url(self):
         return configuration.normalise_base_url(self.cleaned_data.get("base_url"))
 
+    @sensitive_variables("cleaned", "data", "cleaned_data")  # see CredentialsForm.clean
     def clean(self):
         cleaned = super().clean()
         self._clean_credentials(cleaned)

@@ -228,3 +228,37 @@ def test_saving_the_settings_page_re_encrypts_the_shown_environment(admin_client
     secret_raw, tracking_raw = raw_columns()
     assert fernet_for(NEW_KEY).decrypt(secret_raw).decode() == SECRET
     assert fernet_for(NEW_KEY).decrypt(tracking_raw).decode() == TRACKING
+
+
+def test_error_reports_of_a_crash_inside_the_client_hide_the_secrets(admin_client, sandbox_tested, caplog):
+    """A bug that surfaces deep in a request (here: the HTTP transport raising something unexpected while
+    enabling probes the connection) gives an error report with every frame's local variables: the form's
+    cleaned data and the client's request headers hold the secret and the Tracking Identifier."""
+    import httpx
+    from django.views.debug import ExceptionReporter
+
+    from integrations.autotask.services import connection
+
+    def transport(request):
+        if request.url.path.lower().endswith("/zoneinformation"):
+            return httpx.Response(
+                200,
+                json={
+                    "zoneName": "Z",
+                    "url": "https://webservices2.autotask.net/ATServicesRest/",
+                    "ci": SANDBOX.database_id,
+                },
+            )
+        raise RuntimeError("unexpected failure inside the transport")
+
+    connection.set_transport_factory(lambda: httpx.MockTransport(transport))
+    admin_client.raise_request_exception = False
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response = admin_client.post(SETTINGS_URL, form_data(secret=SECRET, integration_code=TRACKING))
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    reporter = ExceptionReporter(record.request, *record.exc_info, is_email=True)
+    html = reporter.get_traceback_html()
+    assert "unexpected failure inside the transport" in html
+    assert "_send" in html and "clean" in html  # the frames with the secrets are in the report …
+    assert SECRET not in html and TRACKING not in html  # … their values are not
