@@ -553,8 +553,10 @@ class AutotaskClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # Error reports (Django's technical 500 page, the admins' error mail) show each frame's local
-    # variables; `headers` carries the secret and the integration code here and in httpx's frames below.
-    @sensitive_variables("headers")
+    # variables. `headers` carries the secret and the integration code, and so do httpx's, httpcore's and
+    # h11's frames below this one under many names (request, event, data …): hide every variable here and
+    # below.
+    @sensitive_variables()
     def _send(self, method, url, endpoint, body, params, authenticated, write):
         headers = {"Accept": "application/json"}
         if authenticated:
