@@ -15,6 +15,8 @@ from .models import ATTENTION_STATUSES, Run
 
 #: the most run ids one bulk "mark reviewed" may carry (a page shows 50)
 MAX_BULK_REVIEW = 500
+#: the largest primary key a run can have (BigAutoField)
+MAX_RUN_ID = 2**63 - 1
 
 
 class QuickSelect(forms.Select):
@@ -122,6 +124,9 @@ class BulkReviewForm(forms.Form):
         ids = self.cleaned_data["runs"]
         if len(ids) > MAX_BULK_REVIEW:
             raise ValidationError(f"Select at most {MAX_BULK_REVIEW} runs at a time.")
+        if any(not -MAX_RUN_ID <= run_id <= MAX_RUN_ID for run_id in ids):
+            # Beyond any database integer: the IN query would crash (SQLite) rather than match nothing.
+            raise ValidationError("Invalid selection.")
         return sorted(set(ids))
 
 

@@ -242,6 +242,16 @@ def test_bulk_review_ignores_unsafe_next_and_bad_ids(operator_client, failed_run
     assert empty.status_code == 302
 
 
+@pytest.mark.parametrize("bad_id", ["99999999999999999999999", "-99999999999999999999999"])
+def test_bulk_review_refuses_ids_beyond_the_database_range(operator_client, failed_run, bad_id):
+    # Such an id crashed the query (500 on SQLite) instead of being refused like any other bad id.
+    response = operator_client.post(reverse("runs:review_runs"), {"runs": [failed_run.pk, bad_id]})
+    assert response.status_code == 302
+    assert [str(m) for m in response.wsgi_request._messages] == ["Invalid selection."]
+    failed_run.refresh_from_db()
+    assert failed_run.reviewed_at is None
+
+
 def test_bulk_review_keeps_the_first_reviewer(operator_client, operator, staff_admin, failed_run):
     failed_run.reviewed_by, failed_run.reviewed_at = staff_admin, T0
     failed_run.save()
