@@ -22,6 +22,7 @@ from integrations.autotask.services import configuration, connection
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
 SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+MAX_BIG_INTEGER = 2**63 - 1
 
 
 class WriteOnlyField(forms.CharField):
@@ -51,6 +52,8 @@ class CredentialsMixin:
             label="Impersonation resource id",
             required=False,
             min_value=1,
+            # the model's PositiveBigIntegerField holds no more; a larger id crashed the save (a 500)
+            max_value=MAX_BIG_INTEGER,
             help_text="Optional: Autotask shows writes as made by this resource.",
         )
         stored = self.env_config

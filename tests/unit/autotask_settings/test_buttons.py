@@ -1,5 +1,6 @@
 """Test connection / Refresh reference data: typed credentials, stored on success, messages."""
 
+import pytest
 from django.contrib.messages import get_messages
 
 from integrations.autotask.models import AuditEvent, EnvironmentConfig, ReferenceValue
@@ -70,10 +71,14 @@ def test_incomplete_credentials_are_reported_without_calling_autotask(admin_clie
     assert sim.api_call_count() == 0
 
 
-def test_invalid_typed_values_are_reported(admin_client, sim, db):
-    response = admin_client.post(TEST_URL, typed_credentials(impersonation_resource_id="x"))
+@pytest.mark.parametrize("resource_id", ["x", "99999999999999999999"])
+def test_invalid_typed_values_are_reported(admin_client, sim, db, resource_id):
+    # (An id beyond the database's integer range was a 500 when the successful test stored it.)
+    sim.clear_requests()
+    response = admin_client.post(TEST_URL, typed_credentials(impersonation_resource_id=resource_id))
     [(level, text)] = messages_of(response)
     assert level == "error" and text.startswith("Nothing was tested:")
+    assert sim.api_call_count() == 0
 
 
 def test_refresh_caches_reference_data_and_reports(admin_client, sim, db):

@@ -45,6 +45,7 @@ def snapshot():
         ({"clear_secret": "on"}, "secret", "API secret is required"),
         ({"clear_integration_code": "on"}, "integration_code", "Tracking Identifier is required"),
         ({"impersonation_resource_id": "abc"}, "impersonation_resource_id", "whole number"),
+        ({"impersonation_resource_id": "99999999999999999999"}, "impersonation_resource_id", "less than"),
         ({"queue_id": ""}, "queue_id", "Choose a queue"),
         ({"source_id": ""}, "source_id", "Choose a ticket source"),
         ({"new_ticket_status_id": ""}, "new_ticket_status_id", "Choose a ticket status"),
@@ -73,9 +74,15 @@ def test_customer_visible_note_visibility_is_refused_even_while_disabled(admin_c
     assert EnvironmentConfig.for_environment("sandbox").note_publish_id is None
 
 
-def test_malformed_values_are_refused_while_disabled(admin_client, sandbox_tested):
-    errors = errors_of(post(admin_client, enabled=None, base_url="https://x.example.com/?a=b"))
-    assert "base_url" in errors
+@pytest.mark.parametrize(
+    "overrides",
+    [{"base_url": "https://x.example.com/?a=b"}, {"impersonation_resource_id": "99999999999999999999"}],
+)
+def test_malformed_values_are_refused_while_disabled(admin_client, sandbox_tested, overrides):
+    before = snapshot()
+    errors = errors_of(post(admin_client, enabled=None, **overrides))
+    assert set(overrides) <= set(errors)
+    assert snapshot() == before
 
 
 def test_enabling_requires_a_tested_connection(admin_client, sim, db):
