@@ -4,6 +4,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.forms.utils import flatatt
 from django.utils import timezone
@@ -40,6 +41,13 @@ class QuickSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
 
 
+#: filter dates whose local midnights (and the day after) stay inside Python's datetime range in any zone
+DATE_FILTER_RANGE = [
+    MinValueValidator(datetime.date(1900, 1, 1)),
+    MaxValueValidator(datetime.date(9998, 12, 31)),
+]
+
+
 class RunChecksFilterForm(forms.Form):
     """GET filters of Run Checks. Invalid fields are reported and ignored; valid ones still apply."""
 
@@ -53,10 +61,16 @@ class RunChecksFilterForm(forms.Form):
         choices=[("", "All statuses")] + [(s.value, s.label) for s in ATTENTION_STATUSES], required=False
     )
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=DATE_FILTER_RANGE,
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=DATE_FILTER_RANGE,
     )
     q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
 

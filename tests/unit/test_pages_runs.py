@@ -191,6 +191,19 @@ def test_run_checks_invalid_filter_is_reported_not_a_500(operator_client, mixed_
     assert len(response.context["runs"]) == 4  # invalid filters are ignored
 
 
+@pytest.mark.parametrize("time_zone", ["UTC", "Europe/Amsterdam", "America/New_York"])
+@pytest.mark.parametrize("field,value", [("date_to", "9999-12-31"), ("date_from", "0001-01-01")])
+def test_run_checks_dates_at_the_calendar_edges_are_reported_not_a_500(
+    operator_client, mixed_runs, settings, time_zone, field, value
+):
+    # The day after 9999-12-31, or midnight of 0001-01-01 in UTC, is outside Python's datetime range.
+    settings.TIME_ZONE = time_zone
+    response = operator_client.get(reverse("runs:run_checks"), {field: value})
+    assert response.status_code == 200
+    assert response.context["form"].errors.keys() == {field}
+    assert len(response.context["runs"]) == 4
+
+
 def test_run_checks_reversed_date_range_is_an_error(operator_client, mixed_runs):
     response = operator_client.get(
         reverse("runs:run_checks"), {"date_from": "2025-03-10", "date_to": "2025-03-01"}
