@@ -118,11 +118,16 @@ def store_reference_data(environment, database_id, parsed, *, now=None):
                 row.is_present = False
                 row.fetched_at = now
                 to_update.append(row)
-        ReferenceValue.objects.bulk_create(to_create)
-        ReferenceValue.objects.bulk_update(
-            to_update,
-            ["label", "is_active", "is_default", "is_system", "sort_order", "is_present", "fetched_at"],
+        fields = ["label", "is_active", "is_default", "is_system", "sort_order", "is_present", "fetched_at"]
+        # An upsert: a concurrent refresh of the same tenant (a double-clicked button) may have inserted
+        # some of these rows since the read above; this refresh's values replace them instead of failing.
+        ReferenceValue.objects.bulk_create(
+            to_create,
+            update_conflicts=True,
+            unique_fields=["environment", "database_id", "kind", "value"],
+            update_fields=fields,
         )
+        ReferenceValue.objects.bulk_update(to_update, fields)
 
 
 def refresh_reference_data(env_config, *, user=None):

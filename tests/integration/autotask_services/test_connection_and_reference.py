@@ -104,6 +104,36 @@ def test_refresh_is_idempotent_and_marks_vanished_values(sim, sandbox_config):
     assert not reference.current_values("sandbox", SANDBOX.database_id, "queue").filter(value=999_999_999)
 
 
+def test_refresh_racing_a_concurrent_first_refresh_stores_its_values(sim, sandbox_config, monkeypatch):
+    # Two first refreshes at once (a double-clicked button; PostgreSQL): the other one inserts the same
+    # rows after this one read the (empty) cache. That was an IntegrityError — a 500 on the settings page.
+    real_bulk_create = ReferenceValue.objects.bulk_create
+
+    def racing_bulk_create(objs, **kwargs):
+        first = objs[0]
+        ReferenceValue.objects.create(
+            environment=first.environment,
+            database_id=first.database_id,
+            kind=first.kind,
+            value=first.value,
+            label="written by the other refresh",
+            is_active=not first.is_active,
+        )
+        return real_bulk_create(objs, **kwargs)
+
+    monkeypatch.setattr(ReferenceValue.objects, "bulk_create", racing_bulk_create)
+    result = reference.refresh_reference_data(sandbox_config)
+    monkeypatch.undo()
+
+    stored = ReferenceValue.objects.filter(environment="sandbox", database_id=result.database_id)
+    assert stored.count() == sum(result.counts.values())
+    with connection.build_client(connection.credentials_for(sandbox_config)) as client:
+        fresh = reference.fetch_reference_data(client)
+    first_kind, first_values = next(iter(fresh[1].items()))
+    row = stored.get(kind=first_kind, value=first_values[0]["value"])
+    assert (row.label, row.is_active) == (first_values[0]["label"], first_values[0]["is_active"])
+
+
 def test_reference_values_are_kept_per_environment(sim, sandbox_config, production_config):
     reference.refresh_reference_data(sandbox_config)
     reference.refresh_reference_data(production_config)
