@@ -12,6 +12,7 @@ seeded runs would mean 100,000 signals (and, with the Autotask app, as many tick
 runs are history, not new arrivals.
 """
 
+import os
 import random
 import secrets
 import uuid
@@ -247,8 +248,11 @@ def write_logins(path, logins):
     lines = [
         f"{username:<10} {password}  ({roles.get(username, '')})" for username, password in logins.items()
     ]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    # Created owner-only from the start (no moment where the umask leaves it readable by others).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    path.chmod(0o600)  # an existing file keeps its old mode through os.open
     return path
 
 

@@ -3,6 +3,7 @@
 The file is git-ignored: keys generated here never leave this machine.
 """
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -25,14 +26,15 @@ def main():
     if ENV_FILE.exists():
         return
     sim_port = sys.argv[1] if len(sys.argv) > 1 else "8001"
-    ENV_FILE.write_text(
-        TEMPLATE.format(
-            secret_key=secrets.token_urlsafe(50),
-            fernet_key=secrets.token_urlsafe(32),
-            sim_port=sim_port,
-        )
+    content = TEMPLATE.format(
+        secret_key=secrets.token_urlsafe(50),
+        fernet_key=secrets.token_urlsafe(32),
+        sim_port=sim_port,
     )
-    ENV_FILE.chmod(0o600)
+    # Owner-only from the first byte: the keys are never readable by others, not even briefly.
+    fd = os.open(ENV_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
     print(f"Created {ENV_FILE.name} with fresh keys.")
 
 
