@@ -209,6 +209,11 @@ class AuditEvent(models.Model):
     message = models.CharField(max_length=500, blank=True)
     #: names of changed fields, Autotask ids, counts … (for secrets: field names only)
     data = models.JSONField(default=dict, blank=True)
+    #: what the event is about, for the audit log's filters and the run's timeline (kept if deleted)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    run = models.ForeignKey("runs.Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -219,7 +224,15 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} ({self.outcome})"
 
     @classmethod
-    def record(cls, action, *, user=None, environment="", outcome="ok", message="", **data):
+    def record(
+        cls, action, *, user=None, environment="", outcome="ok", message="", customer=None, run=None, **data
+    ):
+        """Store one event. `customer`/`run` (instances or None) say what it was about; `data` must be
+        JSON-serialisable and never hold a secret."""
+        if run is not None and customer is None:
+            customer_id = run.job.customer_id
+        else:
+            customer_id = getattr(customer, "pk", None)
         return cls.objects.create(
             action=action,
             user=user if getattr(user, "is_authenticated", False) else None,
@@ -227,10 +240,12 @@ class AuditEvent(models.Model):
             outcome=outcome,
             message=message[:500],
             data=data,
+            customer_id=customer_id,
+            run_id=getattr(run, "pk", None),
         )
 
     @classmethod
-    def record_failure(cls, action, exc, *, user=None, environment=""):
+    def record_failure(cls, action, exc, *, user=None, environment="", customer=None, run=None, **data):
         """Record a failed action; the message is the error's operator text (never holds a secret)."""
         return cls.record(
             action,
@@ -238,5 +253,187 @@ class AuditEvent(models.Model):
             environment=environment,
             outcome="failed",
             message=str(exc),
+            customer=customer,
+            run=run,
             error=type(exc).__name__,
+            **data,
         )
+
+
+# --- Phase 3: customer ↔ Autotask company mapping ------------------------------------------------------
+
+
+class MappingStatus(models.TextChoices):
+    """What the last look at a mapped company found. Unmapped customers have no CompanyMapping row."""
+
+    OK = "ok", "OK"
+    #: the company's name changed in Autotask; the mapping (by id) is intact, the old name is kept until
+    #: a person acknowledges it
+    RENAMED = "renamed", "Renamed in Autotask"
+    INACTIVE = "inactive", "Inactive in Autotask"
+    #: deleted, or no longer visible to the API user
+    MISSING = "missing", "Missing in Autotask"
+    #: stored for another tenant (database id) or otherwise unusable
+    INVALID = "invalid", "Invalid"
+
+
+#: statuses with which a ticket may be created for the customer (phase 4)
+USABLE_MAPPING_STATUSES = (MappingStatus.OK, MappingStatus.RENAMED)
+
+
+class CompanyMapping(models.Model):
+    """An explicit, person-made choice: this customer is this Autotask company (by id) in one tenant.
+
+    The Autotask company id is leading; `company_name` is only a cached label. A customer has at most one
+    mapping per environment (switching Sandbox ↔ Production keeps both sets), and one Autotask company maps
+    to at most one customer per tenant.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="autotask_mappings"
+    )
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    database_id = models.BigIntegerField(help_text="The Autotask tenant the company id belongs to.")
+    company_id = models.BigIntegerField("Autotask company id")
+    company_name = models.CharField("company name (cached)", max_length=255)
+    #: the name before an unacknowledged rename; empty otherwise
+    previous_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=MappingStatus.choices, default=MappingStatus.OK)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    mapped_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "Autotask company mapping"
+        ordering = ["customer__name"]
+        permissions = [("map_company", "Can map customers to Autotask companies")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "environment"], name="mapping_one_per_customer_env"),
+            models.UniqueConstraint(
+                fields=["environment", "database_id", "company_id"], name="mapping_company_once_per_tenant"
+            ),
+        ]
+        indexes = [models.Index(fields=["environment", "status"], name="mapping_env_status_idx")]
+
+    def __str__(self):
+        return f"{self.company_name} ({self.company_id})"
+
+    @property
+    def is_usable(self):
+        return self.status in USABLE_MAPPING_STATUSES
+
+
+# --- Phases 4–6: Autotask tickets and the runs they cover ------------------------------------------------
+
+
+class TicketState(models.TextChoices):
+    """Where the exactly-once algorithm (docs/autotask.md) stands for one ticket record."""
+
+    #: claimed locally; the POST may be in flight (a lease: a stale one is taken over and reconciled)
+    PENDING = "pending", "Being created"
+    #: Autotask has the ticket and we know its id and number
+    CREATED = "created", "Created"
+    #: the POST was sent but its outcome is not known; the next attempt reconciles by externalID first
+    UNKNOWN = "unknown", "Checking Autotask…"
+
+
+class TicketOrigin(models.TextChoices):
+    CREATED = "created", "Created by Backupchecks"
+    LINKED = "linked", "Linked to an existing ticket"
+
+
+class ResolutionOutcome(models.TextChoices):
+    CLOSED = "closed", "Note added and ticket closed"
+    NOTE_ONLY = "note_only", "Note added; left open (time entries exist)"
+    ALREADY_COMPLETE = "already_complete", "Already complete in Autotask"
+
+
+class SyncProblem(models.TextChoices):
+    NONE = "", "—"
+    MISSING = "missing", "Missing in Autotask"
+    COMPANY_MOVED = "company_moved", "Moved to another company"
+
+
+class AutotaskTicket(models.Model):
+    """One Autotask ticket of one tenant (or the claim to create one), shared by the runs it covers.
+
+    A row in state `pending`/`unknown` has no `ticket_id` yet; `correlation_key` is sent as the ticket's
+    `externalID` so an attempt whose outcome is unknown can be reconciled by one query.
+    """
+
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    database_id = models.BigIntegerField()
+    correlation_key = models.CharField(max_length=50, unique=True)
+    state = models.CharField(max_length=10, choices=TicketState.choices, default=TicketState.PENDING)
+    origin = models.CharField(max_length=10, choices=TicketOrigin.choices, default=TicketOrigin.CREATED)
+    ticket_id = models.BigIntegerField("Autotask ticket id", null=True, blank=True)
+    ticket_number = models.CharField(max_length=50, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    company_id = models.BigIntegerField("Autotask company id", null=True, blank=True)
+
+    # The last known Autotask status (phase 5 sync); pages show these, never a live value.
+    status_id = models.BigIntegerField("last known status", null=True, blank=True)
+    is_complete = models.BooleanField(default=False)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    sync_problem = models.CharField(max_length=20, choices=SyncProblem.choices, blank=True, default="")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    #: when the current claim was taken (pending lease) and by whom
+    claimed_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: Autotask's own text of the last failed attempt (never a secret)
+    last_error = models.CharField(max_length=1000, blank=True)
+
+    # Phase 5: resolution from Backupchecks.
+    resolution_outcome = models.CharField(max_length=20, choices=ResolutionOutcome.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note_id = models.BigIntegerField(null=True, blank=True)
+    resolution_remark = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = "Autotask ticket"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("create_ticket", "Can create Autotask tickets for runs"),
+            ("resolve_ticket", "Can resolve Autotask tickets from Backupchecks"),
+            ("link_ticket", "Can link existing Autotask tickets to runs"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "database_id", "ticket_id"],
+                condition=models.Q(ticket_id__isnull=False),
+                name="ticket_once_per_tenant",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "is_complete"], name="ticket_state_complete_idx")]
+
+    def __str__(self):
+        return self.ticket_number or f"ticket claim {self.correlation_key} ({self.get_state_display()})"
+
+
+class RunTicket(models.Model):
+    """A run's ticket. The unique `run` makes a concurrent second claim for the same run fail cleanly
+    (SQLite and PostgreSQL); several runs may point at one ticket (phase 6)."""
+
+    run = models.OneToOneField("runs.Run", on_delete=models.CASCADE, related_name="autotask_link")
+    ticket = models.ForeignKey(AutotaskTicket, on_delete=models.PROTECT, related_name="run_links")
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "run's Autotask ticket"
+
+    def __str__(self):
+        return f"run {self.run_id} → {self.ticket}"
