@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -14,3 +15,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("", include("runs.urls")),
 ]
+
+# Pluggable integrations add their own pages; the site works without them (tests/unit/test_without_autotask_app.py).
+if apps.is_installed("integrations.autotask"):
+    urlpatterns.insert(-1, path("autotask/", include("integrations.autotask.urls")))

@@ -9,4 +9,6 @@ class AutotaskConfig(AppConfig):
 
     def ready(self):
         # Wiring only (receivers, template extensions, checks) — never database access here.
-        pass
+        from integrations.autotask import template_content
+
+        template_content.register_all()

@@ -1,0 +1,12 @@
+"""The integration's own pages (under /autotask/), one module of views per capability."""
+
+from integrations.autotask.views import linking, mapping, resolution, tickets
+
+app_name = "autotask"
+
+urlpatterns = [
+    *mapping.urlpatterns,
+    *tickets.urlpatterns,
+    *resolution.urlpatterns,
+    *linking.urlpatterns,
+]

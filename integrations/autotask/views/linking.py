@@ -1,0 +1,3 @@
+"""Phase 6: linking existing tickets, the manual-number fallback, the run's timeline."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Phase 3: company search and mapping pages."""
+
+urlpatterns = []

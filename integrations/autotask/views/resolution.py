@@ -1,0 +1,3 @@
+"""Phase 5: resolving tickets."""
+
+urlpatterns = []

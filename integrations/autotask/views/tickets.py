@@ -1,0 +1,3 @@
+"""Phase 4: ticket preview and creation."""
+
+urlpatterns = []
