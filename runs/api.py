@@ -3,7 +3,7 @@
 Request: `Authorization: Bearer <token>` (an IngestToken, created in the admin), `Content-Type:
 application/json`, body = one run object or a list of 1…`settings.INGEST_MAX_ITEMS` run objects:
 
-    {"customer": "Acme",              # must exist (exact name)
+    {"customer": "Acme",              # must exist (name matched ignoring case)
      "job": "Nightly image",          # created on first sight
      "backup_software": "Veeam", "job_type": "Image", "schedule": "daily 22:00",   # optional, new jobs only
      "started_at": "2025-01-31T22:00:00Z",     # ISO-8601 with offset; naive timestamps are rejected

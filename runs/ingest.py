@@ -21,7 +21,8 @@ Decisions (documented for senders, see also the API docstring in runs/api.py):
   more than `MAX_CLOCK_SKEW` (1 day) in the future.
 * A job is created on first sight with the item's `backup_software`, `job_type` and `schedule`; for an
   existing job those fields are ignored (the admin owns them once the job exists).
-* The customer must exist (looked up by exact name); customers are never created by ingestion.
+* The customer must exist (its name matched ignoring case: "ACME" finds "Acme"); customers are never
+  created by ingestion.
 * Unknown fields are rejected, so a typo such as `"stauts"` is not silently dropped.
 * Text must be storable: NUL characters and unpaired surrogate escapes (`"\\ud800"`, valid JSON but not
   encodable as UTF-8) are rejected in every field; names and identifiers (customer, job, software, type,
@@ -38,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from customers.models import Customer
@@ -109,7 +112,8 @@ class RunInput:
 
     @property
     def key(self):
-        return (self.customer, self.job, self.external_id)
+        # Customer names match ignoring case, so "ACME" and "Acme" name the same customer here too.
+        return (self.customer.lower(), self.job, self.external_id)
 
 
 @dataclass(frozen=True)
@@ -313,9 +317,24 @@ def _chunks(sequence, size):
 
 
 def _customer_ids(names):
+    """{name as sent: customer id} for each name that matches a customer ignoring case.
+
+    One query per 500 names. The exact name always matches; otherwise the database's LOWER() must agree
+    with Python's (every letter on PostgreSQL, ASCII letters only on SQLite).
+    """
     found = {}
     for chunk in _chunks(sorted(names), settings.INGEST_MAX_ITEMS):
-        found.update(Customer.objects.filter(name__in=chunk).values_list("name", "id"))
+        rows = list(
+            Customer.objects.annotate(lowered=Lower("name"))
+            .filter(Q(name__in=chunk) | Q(lowered__in={name.lower() for name in chunk}))
+            .values_list("name", "id")
+        )
+        exact = dict(rows)
+        folded = {name.lower(): pk for name, pk in rows}
+        for name in chunk:
+            pk = exact.get(name) or folded.get(name.lower())
+            if pk is not None:
+                found[name] = pk
     return found
 
 
