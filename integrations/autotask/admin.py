@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
-from integrations.autotask.models import AuditEvent, AutotaskSettings, ReferenceKind, ReferenceValue
+from integrations.autotask.models import AuditEvent, AutotaskSettings
 from integrations.autotask.services import configuration, connection, reference
 
 logger = logging.getLogger(__name__)
@@ -42,23 +42,6 @@ if admin.site.index_template is None:
 
 #: posted fields an error report (Django's technical 500 page, the admins' error mail) must not show
 sensitive_credentials = method_decorator(sensitive_post_parameters("secret", "integration_code"))
-
-#: plural labels for counts ("5 queues")
-REFERENCE_KIND_PLURALS = {
-    ReferenceKind.QUEUE: "queues",
-    ReferenceKind.SOURCE: "ticket sources",
-    ReferenceKind.PRIORITY: "priorities",
-    ReferenceKind.STATUS: "ticket statuses",
-    ReferenceKind.TICKET_TYPE: "ticket types",
-    ReferenceKind.NOTE_TYPE: "note types",
-    ReferenceKind.NOTE_PUBLISH: "note visibilities",
-}
-
-
-def count_text(kind, count):
-    label = ReferenceKind(kind).label.lower() if count == 1 else REFERENCE_KIND_PLURALS[kind]
-    return f"{count} {label}"
-
 
 #: the ticket-default dropdowns in page order
 DEFAULT_FIELD_ORDER = [
@@ -174,22 +157,17 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
     def _connection_panel(self, request, env_config):
         """The panel's HTML and whether the environment has cached (active) reference data."""
-        counts = {}
-        fetched_at = None
+        counts, inactive, fetched_at = {}, {}, None
         if env_config.database_id is not None:
-            for row in ReferenceValue.objects.filter(
-                environment=env_config.environment,
-                database_id=env_config.database_id,
-                is_present=True,
-                is_active=True,
-            ).only("kind", "fetched_at"):
-                counts[row.kind] = counts.get(row.kind, 0) + 1
-                fetched_at = max(fetched_at, row.fetched_at) if fetched_at else row.fetched_at
+            # The same numbers and words as the Refresh message ("5 queues (1 inactive)").
+            counts, inactive, fetched_at = reference.cached_counts(
+                env_config.environment, env_config.database_id
+            )
         html = render_to_string(
             "admin/autotask/inc/connection_panel.html",
             {
                 "env_config": env_config,
-                "counts": [count_text(kind, count) for kind, count in sorted(counts.items())],
+                "counts": reference.counts_text(counts, inactive),
                 "fetched_at": fetched_at,
                 "test_url": reverse("admin:autotask_autotasksettings_test_connection"),
                 "refresh_url": reverse("admin:autotask_autotasksettings_refresh_reference"),
@@ -352,15 +330,11 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         except AutotaskError as exc:
             messages.error(request, f"Refreshing reference data failed: {exc}")
             return HttpResponseRedirect(settings_url())
-        parts = ", ".join(
-            count_text(kind, count)
-            + (f" ({refreshed.inactive[kind]} inactive)" if refreshed.inactive.get(kind) else "")
-            for kind, count in refreshed.counts.items()
-        )
         messages.success(
             request,
             f"Reference data refreshed ({candidate.get_environment_display()}): zone {result.zone_name}, "
-            f"database id {refreshed.database_id}, API usage {result.usage_text}. Cached {parts}.",
+            f"database id {refreshed.database_id}, API usage {result.usage_text}. "
+            f"Cached {refreshed.counts_text}.",
         )
         return HttpResponseRedirect(settings_url())
 

@@ -6,6 +6,8 @@ call ``operator_message()``; nobody else formats AutotaskErrors. The text comes 
 scrubs credentials before building an error.
 """
 
+import re
+
 from .exceptions import (
     AutotaskAuthError,
     AutotaskConfigurationError,
@@ -42,13 +44,49 @@ def error_title(exc):
     return "Unexpected error"
 
 
+#: what a request was for, in the words of someone who does not know Autotask's endpoint names
+_STEPS = {
+    ("GET", "zoneInformation"): "finding this API user's Autotask zone",
+    ("GET", "ThresholdInformation"): "the sign-in check",
+}
+_METHOD_VERBS = {"GET": "reading", "POST": "sending or searching", "PATCH": "updating", "PUT": "updating"}
+
+
+def _entity_words(entity):
+    # "TicketNotes" -> "ticket notes"
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", entity).lower()
+
+
+def step_description(method, endpoint):
+    """A request as an admin would describe it: ("GET", "ThresholdInformation") → "the sign-in check"."""
+    known = _STEPS.get((method, endpoint))
+    if known:
+        return known
+    return f"{_METHOD_VERBS.get(method, method.lower())} {_entity_words(endpoint)}"
+
+
+def _plain_words(exc, text):
+    """``text`` with the client's "GET ThresholdInformation"-style request names put into plain words."""
+    method, endpoint = getattr(exc, "method", None), getattr(exc, "entity", None)
+    if not (method and endpoint):
+        return text
+    words = step_description(method, endpoint)
+    text = text.replace(f"{method} {endpoint}", words)
+    # hints name the endpoint alone ("lacks permission for Tickets", "requests to Tickets")
+    return re.sub(rf"\b(for|to) {re.escape(endpoint)}\b", rf"\1 {_entity_words(endpoint)}", text)
+
+
 def operator_message(exc, action=None):
     """What the operator should read about ``exc``.
 
     ``action`` names what was attempted ("create the ticket"): "Could not create the ticket: …".
+    Requests are named in plain words ("the sign-in check", not "GET ThresholdInformation").
     Non-Autotask exceptions get a generic sentence (their text may contain anything).
     """
-    text = str(exc) if isinstance(exc, AutotaskError) else UNEXPECTED.format(name=type(exc).__name__)
+    if isinstance(exc, AutotaskError):
+        text = _plain_words(exc, str(exc))
+    else:
+        text = UNEXPECTED.format(name=type(exc).__name__)
     if action:
         return f"Could not {action}: {text}"
     return text
@@ -61,7 +99,7 @@ def error_summary(exc):
     summary = {
         "error": type(exc).__name__,
         "title": error_title(exc),
-        "message": str(exc),
+        "message": operator_message(exc),
         "hint": exc.hint,
         "status_code": exc.status_code,
         "errors": list(exc.errors),

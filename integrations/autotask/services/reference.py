@@ -12,9 +12,33 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.autotask.exceptions import AutotaskError, AutotaskServerError
-from integrations.autotask.models import REFERENCE_FIELDS, AuditEvent, ReferenceValue
+from integrations.autotask.models import REFERENCE_FIELDS, AuditEvent, ReferenceKind, ReferenceValue
 
 from .connection import build_client, credentials_for
+
+#: plural labels for counts ("5 queues") — the words the settings page and the commands use
+KIND_PLURALS = {
+    ReferenceKind.QUEUE: "queues",
+    ReferenceKind.SOURCE: "ticket sources",
+    ReferenceKind.PRIORITY: "priorities",
+    ReferenceKind.STATUS: "ticket statuses",
+    ReferenceKind.TICKET_TYPE: "ticket types",
+    ReferenceKind.NOTE_TYPE: "note types",
+    ReferenceKind.NOTE_PUBLISH: "note visibilities",
+}
+
+
+def count_text(kind, count, inactive=0):
+    """ "5 queues (1 inactive)", "1 ticket source" — never the internal kind name."""
+    label = ReferenceKind(kind).label.lower() if count == 1 else KIND_PLURALS[kind]
+    return f"{count} {label}" + (f" ({inactive} inactive)" if inactive else "")
+
+
+def counts_text(counts, inactive):
+    """One phrase for every kind, in the settings page's order: "5 queues (1 inactive), 3 priorities, …"."""
+    return ", ".join(
+        count_text(kind, counts[kind], inactive.get(kind, 0)) for kind in ReferenceKind if kind in counts
+    )
 
 
 @dataclass(frozen=True)
@@ -22,6 +46,21 @@ class RefreshResult:
     database_id: int
     counts: dict  # kind -> number of values (active + inactive)
     inactive: dict  # kind -> number of inactive values
+
+    @property
+    def counts_text(self):
+        return counts_text(self.counts, self.inactive)
+
+    def as_dict(self):
+        """JSON-friendly, keyed by the words people read ("note visibilities"), not internal kind names."""
+        return {
+            "database_id": self.database_id,
+            "counts": {
+                KIND_PLURALS[kind]: {"total": self.counts[kind], "inactive": self.inactive.get(kind, 0)}
+                for kind in ReferenceKind
+                if kind in self.counts
+            },
+        }
 
 
 def parse_picklist(fields, field_name):
@@ -154,6 +193,23 @@ def refresh_reference_data(env_config, *, user=None):
         counts=counts,
     )
     return RefreshResult(database_id=database_id, counts=counts, inactive=inactive)
+
+
+def cached_counts(environment, database_id):
+    """(counts, inactive) of the values the last refresh listed, by kind — the numbers a refresh reported.
+
+    One query; values no longer listed by Autotask (kept for old choices' labels) are not counted.
+    """
+    counts, inactive, fetched_at = {}, {}, None
+    rows = ReferenceValue.objects.filter(
+        environment=environment, database_id=database_id, is_present=True
+    ).only("kind", "is_active", "fetched_at")
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+        if not row.is_active:
+            inactive[row.kind] = inactive.get(row.kind, 0) + 1
+        fetched_at = max(fetched_at, row.fetched_at) if fetched_at else row.fetched_at
+    return counts, inactive, fetched_at
 
 
 def current_values(environment, database_id, kind, *, active_only=True):

@@ -226,7 +226,7 @@ class TestCommands:
 
     def test_refresh_command(self, sim, sandbox_config, capsys):
         call_command("autotask_refresh_reference", "--environment", "sandbox")
-        assert "Refreshed Sandbox" in capsys.readouterr().out
+        assert capsys.readouterr().out.startswith("OK (Sandbox): refreshed from database ")
         assert ReferenceValue.objects.filter(environment="sandbox").exists()
 
 
