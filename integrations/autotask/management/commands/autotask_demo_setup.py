@@ -6,6 +6,8 @@ real Autotask. Always exits 0: on failure it prints one warning line and the dem
 working integration.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,6 +17,23 @@ from integrations.autotask.models import AuditEvent, AutotaskSettings, Environme
 from integrations.autotask.services import configuration, connection, reference
 
 from ._output import quiet_client_logs
+
+
+def _origin(url):
+    parts = urlsplit(url or "")
+    return (parts.scheme.lower(), (parts.netloc or "").lower())
+
+
+def _tested_against_current_simulator(settings):
+    """Whether the stored connection test reached the simulator that AUTOTASK_ZONE_INFO_URL names now.
+
+    `make run SIM_PORT=…` with another port than last time must set the demo up again, not report "already
+    configured" for a simulator that is no longer there.
+    """
+    override = django_settings.AUTOTASK_ZONE_INFO_URL
+    if urlsplit(override or "").hostname not in ("127.0.0.1", "localhost"):
+        return True  # a real zone answer names another host than the discovery URL
+    return _origin(settings.active_environment().api_url) == _origin(override)
 
 
 class Command(BaseCommand):
@@ -34,7 +53,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         settings = AutotaskSettings.load()
-        if options["once"] and settings.enabled and not configuration.configuration_problems(settings):
+        if (
+            options["once"]
+            and settings.enabled
+            and not configuration.configuration_problems(settings)
+            and _tested_against_current_simulator(settings)
+        ):
             self.stdout.write("Autotask demo: already configured; nothing to do.")
             return
         if not django_settings.AUTOTASK_ZONE_INFO_URL:
