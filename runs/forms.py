@@ -173,3 +173,35 @@ class ReviewToggleForm(forms.Form):
     reviewed = forms.TypedChoiceField(
         choices=[("1", "reviewed"), ("0", "not reviewed")], coerce=lambda v: v == "1"
     )
+    #: "Mark reviewed and next": go on to the next run of the same Run Checks list
+    and_next = forms.BooleanField(required=False)
+    #: the Run Checks query string (filters, sort) the run was opened from
+    queue = forms.CharField(required=False, max_length=2000)
+
+
+class BulkReviewGroupsForm(forms.Form):
+    """POST of Run Checks' group-by-job view: groups as "<job id>:<highest run id shown>", and the list's
+    query string (its filters decide which runs of each job are meant)."""
+
+    groups = forms.MultipleChoiceField(required=True)
+    queue = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].valid_value = lambda value: True
+        self.fields["groups"].error_messages["required"] = "Select at least one job."
+
+    def clean_groups(self):
+        bounds = {}
+        for value in self.cleaned_data["groups"]:
+            job_id, _, max_id = value.partition(":")
+            try:
+                job_id, max_id = int(job_id), int(max_id)
+            except ValueError:
+                raise ValidationError("Invalid selection.") from None
+            if not (0 < job_id <= MAX_RUN_ID and 0 < max_id <= MAX_RUN_ID):
+                raise ValidationError("Invalid selection.")
+            bounds[job_id] = max(max_id, bounds.get(job_id, 0))
+        if len(bounds) > MAX_BULK_REVIEW:
+            raise ValidationError(f"Select at most {MAX_BULK_REVIEW} jobs at a time.")
+        return bounds

@@ -7,6 +7,7 @@ app_name = "runs"
 urlpatterns = [
     path("", views.run_checks, name="run_checks"),
     path("runs/review/", views.review_runs, name="review_runs"),
+    path("runs/review-groups/", views.review_groups, name="review_groups"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/ticket-number/", views.run_ticket_number, name="run_ticket_number"),
     path("runs/<int:pk>/review/", views.run_review, name="run_review"),

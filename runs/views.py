@@ -14,14 +14,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backupchecks.extensions import prepare_slot
 
-from .forms import BulkReviewForm, ManualTicketNumberForm, ReviewToggleForm, RunChecksFilterForm
+from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
 from .models import BackupJob, Run, RunStatus
+from .queue import STATUS_BY_SEVERITY, Queue
 from .signals import run_reviewed
 
 logger = logging.getLogger(__name__)
@@ -97,25 +99,31 @@ def _send_run_reviewed(runs, user, reviewed):
 @require_GET
 @view_required
 def run_checks(request):
-    """Unreviewed warning/error/missed runs, newest first, filtered and paginated."""
-    form = RunChecksFilterForm(request.GET or None)
-    if form.is_bound:
-        form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
-    runs = Run.objects.needing_review()
-    runs = form.filter(runs).select_related("job__customer").order_by("-started_at", "-id")
-    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    page_runs = list(page.object_list)
-    prepare_slot("run_list_badges", request, page_runs)
-    return render(
-        request,
-        "runs/run_checks.html",
-        {
-            "form": form,
-            "page": page,
-            "runs": page_runs,
-            "can_review": request.user.has_perm("runs.review_run"),
-        },
-    )
+    """Unreviewed warning/error/missed runs, filtered, sorted (newest first by default) and paginated.
+
+    `group=job` collapses each job's runs into one row (count, worst status, newest run).
+    """
+    queue = Queue(request.GET)
+    context = {
+        "form": queue.form,
+        "queue": queue,
+        "sort_links": queue.sort_links(),
+        "can_review": request.user.has_perm("runs.review_run"),
+        "grouped_query": queue.with_params(group="job" if not queue.grouped else None),
+    }
+    if queue.grouped:
+        page = Paginator(queue.groups(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        groups = list(page.object_list)
+        for group in groups:
+            group["worst_status"] = STATUS_BY_SEVERITY[group["worst"]]
+        context.update(page=page, groups=groups, runs=[], run_count=sum(g["run_count"] for g in groups))
+    else:
+        runs = queue.runs().select_related("job__customer")
+        page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        page_runs = list(page.object_list)
+        prepare_slot("run_list_badges", request, page_runs)
+        context.update(page=page, runs=page_runs)
+    return render(request, "runs/run_checks.html", context)
 
 
 @require_POST
@@ -128,10 +136,34 @@ def review_runs(request):
         messages.error(request, " ".join(form.errors.get("runs", ["Invalid selection."])))
         return redirect(_safe_next(request, "runs:run_checks"))
     changed = set_reviewed(form.cleaned_data["runs"], request.user, reviewed=True)
+    _report_bulk_review(request, changed)
+    return redirect(_safe_next(request, "runs:run_checks"))
+
+
+def _report_bulk_review(request, changed):
     if changed:
         messages.success(request, f"Marked {len(changed)} run{'s' if len(changed) != 1 else ''} reviewed.")
     else:
         messages.info(request, "The selected runs were already reviewed.")
+
+
+@require_POST
+@view_required
+def review_groups(request):
+    """ "Mark reviewed" in the group-by-job view: every run of the chosen groups under the posted filters.
+
+    Each group is posted as "<job id>:<highest run id shown>", so runs that arrived after the page was
+    shown stay on Run Checks.
+    """
+    _require_perm(request, "runs.review_run")
+    form = BulkReviewGroupsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("groups", ["Invalid selection."])))
+        return redirect(_safe_next(request, "runs:run_checks"))
+    queue = Queue.from_query_string(form.cleaned_data["queue"])
+    run_ids = queue.runs_of_groups(form.cleaned_data["groups"])
+    changed = set_reviewed(run_ids, request.user, reviewed=True)
+    _report_bulk_review(request, changed)
     return redirect(_safe_next(request, "runs:run_checks"))
 
 
@@ -144,6 +176,8 @@ def _render_run_detail(request, run, ticket_form=None, status=200):
     prepare_slot("run_detail_actions", request, [run])
     can_edit_ticket = request.user.has_perm("runs.edit_manual_ticket_number")
     context = {
+        # the Run Checks list this run was opened from (filters, sort), for "and next" and the way back
+        "queue_query": Queue(request.GET).query_string,
         "run": run,
         "job": run.job,
         "customer": run.job.customer,
@@ -195,7 +229,15 @@ def run_review(request, pk):
     reviewed = form.cleaned_data["reviewed"]
     if set_reviewed([run.pk], request.user, reviewed=reviewed):
         messages.success(request, "Marked the run reviewed." if reviewed else "Marked the run not reviewed.")
-    return redirect(_safe_next(request, run.get_absolute_url()))
+    queue = Queue.from_query_string(form.cleaned_data["queue"])
+    suffix = f"?{queue.query_string}" if queue.query_string else ""
+    if reviewed and form.cleaned_data["and_next"]:
+        following = queue.next_after(run)
+        if following is None:
+            messages.info(request, "Nothing left to review with these filters.")
+            return redirect(reverse("runs:run_checks") + suffix)
+        return redirect(following.get_absolute_url() + suffix)
+    return redirect(_safe_next(request, run.get_absolute_url() + suffix))
 
 
 @require_GET
