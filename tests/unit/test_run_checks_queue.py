@@ -116,7 +116,11 @@ def test_group_by_job_collapses_a_jobs_runs(viewer_client, queue):
     response = viewer_client.get(reverse("runs:run_checks") + "?group=job")
     groups = response.context["groups"]
     nightly = next(g for g in groups if g["job_name"] == "Nightly")
-    assert (nightly["run_count"], nightly["worst_status"], nightly["newest_id"]) == (3, "error", queue["b"].pk)
+    assert (nightly["run_count"], nightly["worst_status"], nightly["newest_id"]) == (
+        3,
+        "error",
+        queue["b"].pk,
+    )
     assert [g["job_name"] for g in groups] == ["Files", "Nightly", "Mail"]  # by newest run
     content = response.content.decode()
     assert "3 jobs with runs to review" in content
@@ -125,7 +129,9 @@ def test_group_by_job_collapses_a_jobs_runs(viewer_client, queue):
 
 def test_group_view_sorts_by_worst_status_and_customer(viewer_client, queue):
     def order(query):
-        return [g["job_name"] for g in viewer_client.get(reverse("runs:run_checks") + query).context["groups"]]
+        return [
+            g["job_name"] for g in viewer_client.get(reverse("runs:run_checks") + query).context["groups"]
+        ]
 
     assert order("?group=job&sort=status") == ["Nightly", "Mail", "Files"]
     assert order("?group=job&sort=customer") == ["Nightly", "Mail", "Files"]  # Acme, Mid, Zeta
