@@ -25,6 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from integrations.autotask import audit_text
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
 from integrations.autotask.models import AuditEvent, AutotaskSettings
@@ -209,21 +210,31 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                 if getattr(before, name) != getattr(obj, name)
             }
             fields = list(settings_changes) + env_changed
+            switched = "environment" in settings_changes
+            changes = {
+                **settings_changes,
+                **{
+                    name: getattr(form.env_config, name)
+                    for name in env_changed
+                    if name in configuration.DEFAULT_FIELDS or name in ("username",)
+                },
+            }
+            message = audit_text.settings_change_message(fields, changes)
+            if switched:
+                message = (
+                    f"Switched to {obj.get_environment_display()} "
+                    f"(from {before.get_environment_display()}). {message}"
+                )
             AuditEvent.record(
                 "settings_changed",
                 user=request.user,
-                environment=form.env_config.environment,
-                message=("Changed: " + ", ".join(fields)) if fields else "Saved without changes.",
+                # a switch is recorded under the environment switched to, naming the one left
+                environment=obj.environment if switched else form.env_config.environment,
+                message=message,
                 fields=fields,
+                **({"switched_from": before.environment} if switched else {}),
                 # values only for non-secret fields; secrets appear by name in `fields` only
-                changes={
-                    **settings_changes,
-                    **{
-                        name: getattr(form.env_config, name)
-                        for name in env_changed
-                        if name in configuration.DEFAULT_FIELDS or name in ("username",)
-                    },
-                },
+                changes=changes,
             )
         logger.info("Autotask settings changed by %s: %s", request.user, ", ".join(fields) or "nothing")
 
@@ -339,6 +350,20 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(settings_url())
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter by action, offering readable names ("Connection tested") for the actions recorded so far."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+        return [(action, audit_text.action_label(action)) for action in actions]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: who changed or tested the integration, when, and what came of it."""
@@ -347,19 +372,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     # environment and outcome sit in the event column and remain filters.
     list_display = ("when", "user", "event", "message")
     list_display_links = ("when",)
-    list_filter = ("action", "outcome", "environment")
+    list_filter = (AuditActionFilter, "outcome", "environment")
     search_fields = ("message",)
     date_hierarchy = "at"
-    readonly_fields = ("at", "user", "action", "environment", "outcome", "message", "data")
+    fields = ("at", "user", "event_name", "environment", "outcome", "message", "details")
+    readonly_fields = fields
     list_select_related = ("user",)
-
-    ACTION_LABELS = {
-        "settings_changed": "Settings changed",
-        "credentials_changed": "Credentials stored",
-        "test_connection": "Connection tested",
-        "refresh_reference": "Reference data refreshed",
-        "demo_setup": "Demo set-up",
-    }
 
     @admin.display(description="when", ordering="at")
     def when(self, obj):
@@ -367,11 +385,19 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="event", ordering="action")
     def event(self, obj):
-        label = self.ACTION_LABELS.get(obj.action, obj.action.replace("_", " ").capitalize())
+        label = audit_text.action_label(obj.action)
         environment = f" ({obj.get_environment_display()})" if obj.environment else ""
         if obj.outcome == "ok":
             return f"{label}{environment}"
         return format_html("{}{} — <strong>{}</strong>", label, environment, obj.outcome)
+
+    @admin.display(description="action")
+    def event_name(self, obj):
+        return audit_text.action_label(obj.action)
+
+    @admin.display(description="details")
+    def details(self, obj):
+        return audit_text.data_html(obj.data)
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

@@ -221,7 +221,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = "Autotask audit log"
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} ({self.outcome})"
+        from .audit_text import action_label  # (audit_text imports this module)
+
+        return f"{self.at:%Y-%m-%d %H:%M} {action_label(self.action)} ({self.outcome})"
 
     @classmethod
     def record(

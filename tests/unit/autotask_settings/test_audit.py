@@ -16,7 +16,7 @@ def test_save_records_who_and_which_fields(admin_client, admin_user, sandbox_tes
     assert set(event.data["fields"]) >= {"base_url", "queue_id"}
     assert event.data["changes"]["base_url"] == ["", "https://bc.example.com"]
     assert event.data["changes"]["queue_id"] == 29700102
-    assert "base_url" in event.message
+    assert "Backupchecks base URL: (empty) → https://bc.example.com" in event.message
 
 
 def test_enable_is_recorded(admin_client, sandbox_tested):
@@ -42,7 +42,8 @@ def test_buttons_are_recorded(admin_client, admin_user, sandbox_tested):
 def test_audit_log_page_shows_who_and_what(admin_client, sandbox_tested):
     admin_client.post(SETTINGS_URL, form_data(enabled=None, base_url="https://bc.example.com"))
     html = admin_client.get("/admin/autotask/auditevent/").content.decode()
-    assert "Settings changed (Sandbox)" in html and "settings-admin" in html and "Changed: base_url" in html
+    assert "Settings changed (Sandbox)" in html and "settings-admin" in html
+    assert "Changed: Backupchecks base URL: (empty) → https://bc.example.com" in html
 
 
 def test_audit_log_page_marks_failures(admin_client, sim, db):
