@@ -1,7 +1,11 @@
 import secrets
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
+from customers.models import Customer
+
+from .examples import curl_line, example_payload
 from .models import BackupJob, IngestToken, Run, hash_token
 
 
@@ -66,6 +70,11 @@ class IngestTokenAdmin(admin.ModelAdmin):
     """
 
     list_display = ["name", "prefix", "is_active", "created_at", "last_used_at"]
+
+    class Media:
+        js = ["backupchecks/app.js"]  # the copy buttons of the one-time token message
+        css = {"all": ["backupchecks/admin.css"]}
+
     list_filter = ["is_active"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
@@ -85,10 +94,33 @@ class IngestTokenAdmin(admin.ModelAdmin):
             obj.token_hash = hash_token(raw_token)
         super().save_model(request, obj, form, change)
         if raw_token is not None:
-            messages.warning(
-                request,
-                f"Copy the token for “{obj.name}” now — it is not stored and will not be shown again: {raw_token}",
-            )
+            messages.warning(request, self.token_message(request, obj, raw_token))
+
+    def token_message(self, request, token, raw_token):
+        """The one-time message: the token and the exact curl line to use it, each with a copy button
+        (static/backupchecks/app.js; no inline script)."""
+        customer = Customer.objects.filter(is_active=True).order_by("name").only("name").first()
+        base_url = request.build_absolute_uri("/")
+        example = curl_line(
+            base_url, raw_token, example_payload(customer.name if customer else "Your customer")
+        )
+        return format_html(
+            "Copy the token for “{}” now — it is not stored and will not be shown again:"
+            '<div class="ingest-token-once">'
+            '<code id="new-ingest-token">{}</code> '
+            '<button type="button" class="button" data-copy-target="#new-ingest-token" '
+            'data-copied-label="Copied">Copy token</button>'
+            "<p>Send a run with it ({}):</p>"
+            '<pre id="new-ingest-curl">{}</pre>'
+            '<button type="button" class="button" data-copy-target="#new-ingest-curl" '
+            'data-copied-label="Copied">Copy curl line</button></div>',
+            token.name,
+            raw_token,
+            "the customer must exist; external_id is required"
+            if customer
+            else "create the customer first: runs are only accepted for existing customers",
+            example,
+        )
 
     @admin.action(description="Deactivate selected tokens", permissions=["change"])
     def deactivate(self, request, queryset):

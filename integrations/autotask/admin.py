@@ -376,6 +376,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("message",)
     date_hierarchy = "at"
     fields = ("at", "user", "event_name", "environment", "outcome", "message", "details")
+
+    class Media:
+        css = {"all": ["backupchecks/admin.css"]}
     readonly_fields = fields
     list_select_related = ("user",)
 

@@ -5,41 +5,13 @@ each call issues a new one). The example names a customer that exists, because i
 customers.
 """
 
-import json
-import shlex
-from datetime import timedelta
-
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from customers.models import Customer
+from runs.examples import curl_line, example_payload
 from runs.models import IngestToken
 
 TOKEN_NAME = "Demo (make run)"
-
-
-def curl_line(base_url, raw_token, payload):
-    """The exact shell command that posts `payload` with `raw_token` (safely quoted for sh/bash/zsh)."""
-    return (
-        f"curl -X POST {shlex.quote(base_url.rstrip('/') + '/api/runs/')} "
-        f"-H {shlex.quote('Authorization: Bearer ' + raw_token)} "
-        f"-H 'Content-Type: application/json' "
-        f"-d {shlex.quote(json.dumps(payload))}"
-    )
-
-
-def example_payload(customer_name, now=None):
-    now = now or timezone.now()
-    started = (now - timedelta(minutes=45)).replace(microsecond=0)
-    return {
-        "customer": customer_name,
-        "job": "Nightly VM backup",
-        "status": "error",
-        "started_at": started.isoformat().replace("+00:00", "Z"),
-        "finished_at": (started + timedelta(minutes=41)).isoformat().replace("+00:00", "Z"),
-        "summary": "2 of 14 VMs failed",
-        "external_id": f"demo-{started:%Y%m%d%H%M%S}",
-    }
 
 
 class Command(BaseCommand):
