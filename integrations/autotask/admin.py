@@ -28,6 +28,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from integrations.autotask import audit_text
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
+from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AuditEvent, AutotaskSettings
 from integrations.autotask.services import configuration, connection, reference
 
@@ -59,6 +60,20 @@ DEFAULT_FIELD_ORDER = [
 ]
 
 
+#: the page's fields kept across Test connection / Refresh (never the secret or the Tracking Identifier;
+#: not the environment either: the credentials on the page belong to the stored one)
+DRAFT_FIELDS = (
+    "enabled",
+    "base_url",
+    "compatibility_mode",
+    "username",
+    "impersonation_resource_id",
+    *DEFAULT_FIELD_ORDER,
+)
+BOOLEAN_DRAFT_FIELDS = ("enabled", "compatibility_mode")
+DRAFT_SESSION_KEY = "autotask_settings_draft"
+
+
 def settings_url():
     return reverse("admin:autotask_autotasksettings_change", args=[1])
 
@@ -68,6 +83,9 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     form = AutotaskSettingsForm
     change_form_template = "admin/autotask/autotasksettings/change_form.html"
     save_on_top = False
+
+    class Media:
+        css = {"all": ["backupchecks/admin.css"]}
 
     # -- permissions: one permission guards the whole page ---------------------------------------------
 
@@ -136,8 +154,11 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                     "shown again; leave them empty to keep the stored values.",
                     "fields": [
                         "username",
-                        ("secret", "clear_secret"),
-                        ("integration_code", "clear_integration_code"),
+                        # "Clear stored …" only when something is stored (the form has no such field else)
+                        ("secret", "clear_secret") if env_config.secret else "secret",
+                        ("integration_code", "clear_integration_code")
+                        if env_config.integration_code
+                        else "integration_code",
                         "impersonation_resource_id",
                     ],
                 },
@@ -154,7 +175,22 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["fields"] = list(SETTINGS_FIELDS)
-        return super().get_form(request, obj, change, **kwargs)
+        form_class = super().get_form(request, obj, change, **kwargs)
+        draft = getattr(request, "_autotask_draft", None)
+        if not draft:
+            return form_class
+
+        class DraftForm(form_class):
+            """The page as the admin left it before Test connection / Refresh (non-secret fields only)."""
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if not self.is_bound:
+                    for name, value in draft.items():
+                        if name in self.fields:
+                            self.initial[name] = value
+
+        return DraftForm
 
     def _connection_panel(self, request, env_config):
         """The panel's HTML and whether the environment has cached (active) reference data."""
@@ -179,11 +215,24 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
     @sensitive_credentials
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "GET":
+            # What the admin had typed when pressing Test connection / Refresh (shown once).
+            request._autotask_draft = request.session.pop(DRAFT_SESSION_KEY, None)
         if request.method == "GET" and self.has_change_permission(request):
             for problem in self._problems_if_enabled():
                 messages.warning(request, f"Autotask is enabled but cannot create tickets: {problem}")
+        env_config = AutotaskSettings.load().active_environment()
         extra_context = {
             **(extra_context or {}),
+            # the Test connection / Refresh buttons, right under the credentials (see change_form.html)
+            "connection_buttons": render_to_string(
+                "admin/autotask/inc/connection_buttons.html",
+                {
+                    "env_config": env_config,
+                    "test_url": reverse("admin:autotask_autotasksettings_test_connection"),
+                    "refresh_url": reverse("admin:autotask_autotasksettings_refresh_reference"),
+                },
+            ),
             # One page: "Save and continue editing" would do the same as "Save".
             "show_save_and_continue": False,
             # Not "Change Autotask settings" over a second "Autotask settings" heading.
@@ -294,7 +343,10 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         try:
             result = connection.check_connection(candidate, user=request.user)
         except AutotaskError as exc:
-            messages.error(request, f"Connection test failed ({candidate.get_environment_display()}): {exc}")
+            messages.error(
+                request,
+                f"Connection test failed ({candidate.get_environment_display()}): {operator_message(exc)}",
+            )
             return None, candidate
         if changed:
             AuditEvent.record(
@@ -306,10 +358,22 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             )
         return result, candidate
 
+    def _keep_draft(self, request):
+        """Remember the page's non-secret fields, so the reloaded page shows what the admin typed."""
+        draft = {}
+        for name in DRAFT_FIELDS:
+            if name in BOOLEAN_DRAFT_FIELDS:
+                draft[name] = name in request.POST
+            elif name in request.POST:
+                draft[name] = request.POST.get(name, "")[:1000]
+        request.session[DRAFT_SESSION_KEY] = draft
+
     @sensitive_credentials
     def test_connection_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        if self.has_change_permission(request):
+            self._keep_draft(request)
         stored, form = self._button_prologue(request)
         if form is not None:
             result, candidate = self._test(request, stored, form)
@@ -330,6 +394,8 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     def refresh_reference_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        if self.has_change_permission(request):
+            self._keep_draft(request)
         stored, form = self._button_prologue(request)
         if form is None:
             return HttpResponseRedirect(settings_url())
@@ -339,7 +405,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         try:
             refreshed = reference.refresh_reference_data(candidate, user=request.user)
         except AutotaskError as exc:
-            messages.error(request, f"Refreshing reference data failed: {exc}")
+            messages.error(request, f"Refreshing reference data failed: {operator_message(exc)}")
             return HttpResponseRedirect(settings_url())
         messages.success(
             request,
@@ -379,6 +445,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["backupchecks/admin.css"]}
+
     readonly_fields = fields
     list_select_related = ("user",)
 

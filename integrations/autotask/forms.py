@@ -65,6 +65,8 @@ class CredentialsMixin:
                 field.help_text = "A value is stored. Leave empty to keep it; type a new one to replace it."
             else:
                 field.help_text = "Nothing stored yet."
+                # nothing to clear: no "Clear stored …" checkbox (a posted one is simply ignored)
+                del self.fields[f"clear_{name}"]
 
     def _clean_credentials(self, cleaned):
         for name in SECRET_FIELDS:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from integrations.autotask.client import AutotaskClient, Credentials
 from integrations.autotask.exceptions import AutotaskConfigurationError, AutotaskError
+from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AuditEvent
 
 # Tests and the in-process demo swap the HTTP transport here (e.g. httpx.WSGITransport over the
@@ -119,7 +120,7 @@ def check_connection(env_config, *, user=None):
     except AutotaskError as exc:
         env_config.last_tested_at = timezone.now()
         env_config.last_test_ok = False
-        env_config.last_test_message = str(exc)[:500]
+        env_config.last_test_message = operator_message(exc)[:500]  # shown on the settings page
         env_config.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
         AuditEvent.record_failure("test_connection", exc, user=user, environment=env_config.environment)
         raise

@@ -125,6 +125,7 @@ def test_the_page_shows_both_buttons_inside_the_csrf_protected_form(admin_client
 def test_failed_test_reports_the_typed_errors_message(admin_client, sim, db):
     # Exactly the message of the AutotaskAuthError the client raised, after the environment.
     from integrations.autotask.exceptions import AutotaskAuthError
+    from integrations.autotask.messages import operator_message
     from integrations.autotask.services import connection
 
     env = EnvironmentConfig.for_environment("sandbox")
@@ -136,12 +137,13 @@ def test_failed_test_reports_the_typed_errors_message(admin_client, sim, db):
     try:
         connection.probe(connection.credentials_for(env))
     except AutotaskAuthError as exc:
-        expected = str(exc)
+        expected = operator_message(exc)  # the one error→text helper: requests in plain words
     response = admin_client.post(TEST_URL, typed_credentials(secret="wrong-secret"))
     [(level, text)] = messages_of(response)
     assert level == "error"
     assert text == f"Connection test failed (Sandbox): {expected}"
     assert "check the API username and secret" in text
+    assert "ThresholdInformation" not in text and "the sign-in check" in text
 
 
 def test_refresh_failure_after_a_good_test_is_reported_and_keeps_the_cache(admin_client, sandbox_tested, sim):
