@@ -116,6 +116,7 @@ def run_checks(request):
         groups = list(page.object_list)
         for group in groups:
             group["worst_status"] = STATUS_BY_SEVERITY[group["worst"]]
+            group["worst_label"] = RunStatus(group["worst_status"]).label
         context.update(page=page, groups=groups, runs=[], run_count=sum(g["run_count"] for g in groups))
     else:
         runs = queue.runs().select_related("job__customer")
