@@ -1,9 +1,9 @@
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 admin.site.site_header = "Backupchecks administration"
 admin.site.site_title = "Backupchecks admin"
@@ -11,7 +11,7 @@ admin.site.index_title = "Settings and data"
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages without <link rel="icon"> (the admin): no 404 in the log.
-    path("favicon.ico", RedirectView.as_view(url=static("backupchecks/favicon.svg"), permanent=True)),
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("backupchecks/favicon.svg"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
