@@ -187,7 +187,9 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                 super().__init__(*args, **kwargs)
                 if not self.is_bound:
                     for name, value in draft.items():
-                        if name in self.fields:
+                        # an empty field means nothing was typed: the page's own initial value stays (e.g.
+                        # the resolved status preselected once reference data has arrived)
+                        if name in self.fields and value != "":
                             self.initial[name] = value
 
         return DraftForm
