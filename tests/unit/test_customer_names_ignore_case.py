@@ -69,3 +69,28 @@ def test_an_unknown_customer_is_still_refused():
     with pytest.raises(IngestValidationError) as caught:
         validate_runs([item("Acme Corp")])
     assert caught.value.errors[0].message == "Unknown customer 'Acme Corp'."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_names_existing_clashes_instead_of_failing_obscurely():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    leaf = executor.loader.graph.leaf_nodes("customers")
+    before = [("customers", "0001_initial")]
+    try:
+        executor.migrate(before)
+        old_apps = executor.loader.project_state(before).apps
+        OldCustomer = old_apps.get_model("customers", "Customer")
+        OldCustomer.objects.create(name="Acme")
+        OldCustomer.objects.create(name="ACME")
+        executor = MigrationExecutor(connection)
+        with pytest.raises(RuntimeError, match=r"differ only in case: 'ACME', 'Acme'\. Rename or merge"):
+            executor.migrate(leaf)
+        OldCustomer.objects.filter(name="ACME").delete()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(leaf)
+    assert Customer.objects.get().name == "Acme"
