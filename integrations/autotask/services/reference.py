@@ -169,6 +169,37 @@ def store_reference_data(environment, database_id, parsed, *, now=None):
         ReferenceValue.objects.bulk_update(to_update, fields)
 
 
+def refresh_reference_data_with(credentials, environment, *, user=None):
+    """Fetch and cache the picklists of the tenant `credentials` reach, under `environment`.
+
+    For `autotask_refresh_reference --from-env`: stores no credentials and changes no EnvironmentConfig;
+    the cache is keyed by (environment, database id), so another tenant's values never mix with the stored
+    one's. At most 3 API calls; raises AutotaskError (recorded in the audit log). Idempotent.
+    """
+    try:
+        with build_client(credentials) as client:
+            database_id, parsed = fetch_reference_data(client)
+    except AutotaskError as exc:
+        AuditEvent.record_failure("refresh_reference", exc, user=user, environment=environment)
+        raise
+    store_reference_data(environment, database_id, parsed)
+    return _record_refresh(environment, database_id, parsed, user)
+
+
+def _record_refresh(environment, database_id, parsed, user):
+    counts = {kind: len(values) for kind, values in parsed.items()}
+    inactive = {kind: sum(1 for v in values if not v["is_active"]) for kind, values in parsed.items()}
+    AuditEvent.record(
+        "refresh_reference",
+        user=user,
+        environment=environment,
+        message=f"Cached {sum(counts.values())} values from database {database_id}.",
+        database_id=database_id,
+        counts=counts,
+    )
+    return RefreshResult(database_id=database_id, counts=counts, inactive=inactive)
+
+
 def refresh_reference_data(env_config, *, user=None):
     """Fetch and cache the picklists of `env_config`'s tenant. Idempotent: a second call rewrites the same
     rows. Raises AutotaskError (recorded in the audit log) and then leaves the cache untouched."""
@@ -182,17 +213,7 @@ def refresh_reference_data(env_config, *, user=None):
     if env_config.database_id != database_id:
         env_config.database_id = database_id
         env_config.save(update_fields=["database_id"])
-    counts = {kind: len(values) for kind, values in parsed.items()}
-    inactive = {kind: sum(1 for v in values if not v["is_active"]) for kind, values in parsed.items()}
-    AuditEvent.record(
-        "refresh_reference",
-        user=user,
-        environment=env_config.environment,
-        message=f"Cached {sum(counts.values())} values from database {database_id}.",
-        database_id=database_id,
-        counts=counts,
-    )
-    return RefreshResult(database_id=database_id, counts=counts, inactive=inactive)
+    return _record_refresh(env_config.environment, database_id, parsed, user)
 
 
 def cached_counts(environment, database_id):

@@ -42,3 +42,30 @@ def test_json_output_of_a_refusal_has_the_test_commands_shape(sim, sandbox_confi
     assert payload["title"] == "Autotask refused the login"
     assert "GET " not in payload["message"]  # requests named in words, as on the settings page
     assert "wrong-secret-xyz" not in json.dumps(payload)
+
+
+def test_from_env_refreshes_without_storing_credentials(sim, db, monkeypatch, capsys):
+    from integrations.autotask.models import EnvironmentConfig
+    from integrations.autotask.simulator import PRODUCTION
+
+    monkeypatch.setenv("AUTOTASK_USERNAME", PRODUCTION.username)
+    monkeypatch.setenv("AUTOTASK_SECRET", PRODUCTION.secret)
+    monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", PRODUCTION.integration_code)
+    call_command("autotask_refresh_reference", "--from-env", "--environment", "production", "--json")
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["ok"] is True and payload["database_id"] == PRODUCTION.database_id
+    assert payload["message"].startswith("OK (environment variables, Production): refreshed from database ")
+    assert ReferenceValue.objects.filter(environment="production", database_id=PRODUCTION.database_id).exists()
+    assert not EnvironmentConfig.objects.exclude(username="").exists()  # stores no credentials
+    assert PRODUCTION.secret not in json.dumps(payload)
+
+
+def test_from_env_with_missing_variables_exits_2_like_the_test_command(sim, db, monkeypatch, capsys):
+    for name in ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("autotask_refresh_reference", "--from-env")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Autotask reference refresh failed: missing environment variable(s)")
+    assert "AUTOTASK_SECRET" in err

@@ -16,7 +16,13 @@ from integrations.autotask.models import AutotaskSettings, Environment, Environm
 from integrations.autotask.services import reference
 
 from ._output import quiet_client_logs, unexpected_line
-from .autotask_test_connection import EXIT_OK, EXIT_UNREACHABLE, exit_code_for
+from .autotask_test_connection import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    ConfigurationProblem,
+    credentials_from_environment,
+    exit_code_for,
+)
 
 
 class Command(BaseCommand):
@@ -31,26 +37,45 @@ class Command(BaseCommand):
             choices=Environment.values,
             help="Which stored credential set to use (default: the selected environment).",
         )
+        parser.add_argument(
+            "--from-env",
+            action="store_true",
+            help="Use AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (and "
+            "AUTOTASK_ZONE_INFO_URL) instead of the stored credentials; stores no credentials, only the "
+            "reference data (kept per environment and database id).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options):
         as_json = options["json"]
         try:
             environment = options["environment"] or AutotaskSettings.load().environment
-            env_config = EnvironmentConfig.for_environment(environment)
             with quiet_client_logs(options["verbosity"]):
-                result = reference.refresh_reference_data(env_config)
+                if options["from_env"]:
+                    result, label = self.refresh_from_environment(environment)
+                else:
+                    env_config = EnvironmentConfig.for_environment(environment)
+                    result = reference.refresh_reference_data(env_config)
+                    label = env_config.get_environment_display()
         except AutotaskError as exc:
             return self.finish(exit_code_for(exc), as_json, **error_summary(exc))
+        except ConfigurationProblem as problem:
+            return self.finish(EXIT_UNREACHABLE, as_json, error="configuration", message=str(problem))
         except Exception as exc:
             if options.get("traceback"):
                 raise
             return self.finish(
                 EXIT_UNREACHABLE, as_json, error=type(exc).__name__, message=unexpected_line(exc)
             )
-        label = env_config.get_environment_display()
         message = f"OK ({label}): refreshed from database {result.database_id}: {result.counts_text}."
         return self.finish(EXIT_OK, as_json, message=message, environment=environment, **result.as_dict())
+
+    def refresh_from_environment(self, environment):
+        credentials, problem = credentials_from_environment()
+        if problem:
+            raise ConfigurationProblem(problem)
+        result = reference.refresh_reference_data_with(credentials, environment)
+        return result, f"environment variables, {Environment(environment).label}"
 
     def finish(self, code, as_json, **payload):
         payload = {"ok": code == EXIT_OK, **payload}
