@@ -55,7 +55,9 @@ def test_from_env_refreshes_without_storing_credentials(sim, db, monkeypatch, ca
     payload = json.loads(capsys.readouterr().out)
     assert payload["ok"] is True and payload["database_id"] == PRODUCTION.database_id
     assert payload["message"].startswith("OK (environment variables, Production): refreshed from database ")
-    assert ReferenceValue.objects.filter(environment="production", database_id=PRODUCTION.database_id).exists()
+    assert ReferenceValue.objects.filter(
+        environment="production", database_id=PRODUCTION.database_id
+    ).exists()
     assert not EnvironmentConfig.objects.exclude(username="").exists()  # stores no credentials
     assert PRODUCTION.secret not in json.dumps(payload)
 
