@@ -31,9 +31,12 @@ class EndpointLimiter:
             return sem
 
     @contextmanager
-    def slot(self, endpoint):
+    def slot(self, endpoint, timeout=None):
+        """Hold one of the endpoint's slots. With ``timeout`` (seconds), raise TimeoutError when none
+        frees up in time (the request is then not sent)."""
         sem = self._semaphore(endpoint)
-        sem.acquire()
+        if not sem.acquire(timeout=timeout):
+            raise TimeoutError(f"no free slot for {endpoint} within {timeout} s")
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from .exceptions import (
     AutotaskError,
     AutotaskNotFoundError,
     AutotaskPermissionError,
+    AutotaskQueryError,
     AutotaskRateLimitError,
     AutotaskServerError,
     AutotaskValidationError,
@@ -21,6 +22,7 @@ from .exceptions import (
 # Short titles, most specific first (for headings, badges, the JSON output of commands).
 _TITLES = (
     (AutotaskConfigurationError, "Autotask is not configured correctly"),
+    (AutotaskQueryError, "Autotask query refused before sending"),
     (AutotaskConnectionError, "Autotask could not be reached"),
     (AutotaskAuthError, "Autotask refused the login"),
     (AutotaskPermissionError, "Autotask refused: missing permission"),

@@ -110,7 +110,8 @@ def test_hourly_threshold_is_not_retried_and_reports_known_usage(fake, client, s
         list(client.query("Tickets", FILTER))
     err = info.value
     assert err.kind == "hourly" and err.retryable is False
-    assert "Autotask is rate limiting — 9,990 of 10,000 requests used this hour" in str(err)
+    assert "Autotask counted 9,990 of 10,000 requests in the last 60 minutes" in str(err)
+    assert "less than a minute earlier" in str(err)
     assert err.usage == usage
     assert len(fake.data_requests) == 2 and sleeps == []
 
@@ -124,7 +125,8 @@ def test_hourly_threshold_without_known_usage(fake, client):
     assert info.value.usage is None
 
 
-def test_retry_after_header_is_honoured_and_capped(fake, client, sleeps):
+def test_retry_after_header_is_honoured_and_capped(fake, make_client, sleeps):
+    client = make_client(deadline=120)
     fake.on(
         "GET",
         "/Tickets/7",
