@@ -178,7 +178,11 @@ def test_hourly_threshold_error_reports_usage(sim, connect, sleeps):
 
     err = info.value
     assert err.kind == "hourly" and err.retryable is False
-    assert "Autotask is rate limiting — 1 of 3 requests used this hour" in str(err)
+    # Issue 7 item 5: the figure says what was measured when, not "1 of 3 used this hour" as if current.
+    assert "used this hour" not in str(err)
+    assert re.search(
+        r"at \d\d:\d\d UTC \(less than a minute earlier\) Autotask counted 1 of 3 requests", str(err)
+    )
     assert "external request threshold" in str(err)  # Autotask's own words
     assert sleeps == []
 
@@ -206,13 +210,14 @@ def test_500_without_body_after_create_is_ambiguous(sim, connect):
     assert info.value.ambiguous is True and info.value.status_code == 500
 
 
-def test_wrong_secret_rediscovers_once_then_fails(sim, connect):
+def test_wrong_secret_costs_one_authenticated_call(sim, connect):
+    """Issue 7 item 4: after a fresh discovery a 401 is one failure (no re-discovery and repeat)."""
     client = connect(secret="wrong-secret-value")
     sim.clear_requests()
     with pytest.raises(AutotaskAuthError) as info:
         client.get("Tickets", 1)
     assert "check the API username and secret" in str(info.value)
-    assert [r.operation for r in sim.requests] == ["zoneInformation", "item", "zoneInformation", "item"]
+    assert [r.operation for r in sim.requests] == ["zoneInformation", "item"]
     assert "wrong-secret-value" not in str(info.value)
 
 
