@@ -229,3 +229,21 @@ def test_a_recent_usage_figure_says_when_it_was_measured(fake, client, monkeypat
         f"at {measured:%H:%M} UTC (3 min earlier) Autotask counted 1 of 3 requests in the last 60 minutes"
         in str(info.value)
     )
+
+
+def test_a_retry_that_would_pass_the_deadline_is_not_made_and_the_error_says_so(fake, make_client, sleeps):
+    """Issue 12 item 2: never 3 × 30 s while the message says 30 s."""
+    fake.on("GET", "/Tickets/7", respond(429, headers={"Retry-After": "20"}), respond(200, {"item": None}))
+    with pytest.raises(AutotaskRateLimitError) as info:
+        make_client(deadline=15).get("Tickets", 7)
+    assert "(1 attempt; not retried: a retry in 20 s would pass the 15 s deadline)" in str(info.value)
+    assert info.value.attempts == 1
+    assert len(fake.data_requests) == 1 and sleeps == []
+
+
+def test_an_exhausted_retry_budget_says_how_many_attempts_were_made(fake, client):
+    fake.on("GET", "/Tickets/7", respond(503))
+    with pytest.raises(AutotaskServerError) as info:
+        client.get("Tickets", 7)
+    assert "Autotask failed on GET Tickets (HTTP 503) (3 attempts)" in str(info.value)
+    assert info.value.attempts == 3
