@@ -26,7 +26,7 @@ NEXT_BODY_MESSAGE = (
     "Invalid query syntax. A query/next request must re-send the body of the query that returned the "
     "nextPageUrl."
 )
-# Autotask's wording when an API user's security level does not allow the call (reference §2, §10).
+# Autotask's wording when an API user's security level does not allow the call (docs/autotask-api.md §2, §10).
 PERMISSION_MESSAGE = "The logged in Resource does not have the adequate permissions"
 
 

@@ -216,7 +216,7 @@ def _all(results):
 
 
 def parse_datetime(value):
-    """Parse Autotask datetimes; naive input is treated as UTC (reference §3)."""
+    """Parse Autotask datetimes; naive input is treated as UTC (docs/autotask-api.md §3)."""
     text = str(value).strip()
     if text.endswith("Z") or text.endswith("z"):
         text = text[:-1] + "+00:00"
