@@ -965,6 +965,7 @@ class AutotaskClient:
             return data
         raise self._error_for_response(response, method, endpoint, write)
 
+    @sensitive_variables()  # `streamed` holds the request and its credential headers
     def _read_capped(self, streamed, method, endpoint, write, end):
         """Read a streamed answer, at most ``max_response_bytes`` and not past the deadline ``end``.
 
