@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import httpcore
 import httpx
 
 from .exceptions import (
@@ -410,6 +411,80 @@ def _id_sort_key(item):
     return (0, value) if isinstance(value, int) else (1, str(value))
 
 
+# ------------------------------------------------------------------------------ deadline on the socket
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every wait is capped by the client's active deadline (see _DeadlineBackend)."""
+
+    def __init__(self, stream, limit):
+        self._stream = stream
+        self._limit = limit
+
+    def read(self, max_bytes, timeout=None):
+        return self._stream.read(max_bytes, self._limit(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer, timeout=None):
+        return self._stream.write(buffer, self._limit(timeout, httpcore.WriteTimeout))
+
+    def close(self):
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, self._limit(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(stream, self._limit)
+
+    def get_extra_info(self, info):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpx's timeouts are per socket operation: an answer whose status line, headers or body trickle
+    in a byte at a time never trips them. This backend caps every connect, read and write at what is
+    left of the client's deadline for the calling thread (``end_of_deadline()``, monotonic seconds)."""
+
+    def __init__(self, backend, end_of_deadline):
+        self._backend = backend
+        self._end_of_deadline = end_of_deadline
+
+    def _limit(self, timeout, error):
+        end = self._end_of_deadline()
+        if end is None:
+            return timeout
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise error("the deadline of the Autotask call has passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._backend.connect_tcp(
+            host, port, self._limit(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._limit)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        stream = self._backend.connect_unix_socket(
+            path, self._limit(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream, self._limit)
+
+    def sleep(self, seconds):
+        self._backend.sleep(seconds)
+
+
+def _network_transport(end_of_deadline):
+    """httpx's own transport, with every socket wait capped by the deadline (when httpx's internals are
+    as expected; otherwise plain httpx, whose per-operation timeouts still apply)."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(backend, end_of_deadline)
+    return transport
+
+
 # --------------------------------------------------------------------------------------------- client
 
 
@@ -503,6 +578,8 @@ class AutotaskClient:
         self._sleep = sleep
         self._limiter = EndpointLimiter(concurrency)
         self._last_threshold = None  # (dict, aware datetime) of the last threshold_information()
+        if transport is None:
+            transport = _network_transport(lambda: getattr(self._scope, "end", None))
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(self.timeout),

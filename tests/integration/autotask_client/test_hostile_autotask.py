@@ -131,6 +131,21 @@ def test_a_trickling_body_ends_at_the_deadline(elsewhere):
     assert_no_credentials_outside(server, elsewhere)
 
 
+def test_trickling_headers_end_at_the_deadline(elsewhere):
+    """httpx's timeouts are per read: headers arriving a byte every 50 ms would never trip them."""
+
+    def trickle_headers(server, conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not server.stop.wait(0.05):
+            conn.sendall(b"X")
+
+    with serve(trickle_headers) as server, make_client(server, deadline=1.0) as client:
+        err, elapsed = call_timed(client.threshold_information)
+    assert isinstance(err, AutotaskConnectionError)
+    assert "Autotask did not answer within 1 s (1 attempt)" in str(err)
+    assert 0.9 <= elapsed < 1.0 + SLACK
+
+
 def test_a_server_that_accepts_and_never_answers_ends_at_the_deadline_with_what_happened(elsewhere):
     def silent(server, conn, request):
         server.stop.wait(15)
