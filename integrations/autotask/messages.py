@@ -69,6 +69,7 @@ def error_summary(exc):
         "errors": list(exc.errors),
         "retryable": exc.retryable,
         "ambiguous": exc.ambiguous,
+        "attempts": getattr(exc, "attempts", 1),
     }
     if isinstance(exc, AutotaskRateLimitError):
         summary["rate_limit"] = exc.kind
