@@ -910,6 +910,10 @@ class AutotaskClient:
                 except AutotaskError as err:
                     if getattr(err, "timed_out", False):
                         waited += per_try
+                        if per_try < self.timeout:
+                            # The deadline, not the per-attempt timeout, cut this attempt: what the operator
+                            # waited for is the whole deadline (zone discovery and earlier attempts included).
+                            waited = max(waited, self._deadline_length())
                     if attempt >= attempts or not err.retryable:
                         raise self._final(err, attempt, waited, write) from None
                     delay = self._backoff_delay(attempt, err)
