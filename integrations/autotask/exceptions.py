@@ -13,6 +13,7 @@ Attributes every error carries:
 ``ambiguous``    True when a *write* may have been applied although it failed (timeout or dropped
                  connection after the request was sent, 5xx without an Autotask error body). Callers
                  that create things (tickets) must reconcile before trying again.
+``attempts``     how many requests were sent for this call before giving up (1 for writes)
 
 ``str(err)`` is the operator-facing text: what happened, Autotask's words, and the hint. It never
 contains a secret, an integration code or a header value — the client scrubs them before building
@@ -49,6 +50,7 @@ class AutotaskError(Exception):
         self.ambiguous = ambiguous
         self.method = method
         self.entity = entity
+        self.attempts = 1
         super().__init__(self.message)
 
     def __str__(self):
@@ -80,6 +82,16 @@ class AutotaskConfigurationError(AutotaskError, ValueError):
 
     default_message = "The Autotask integration is not configured correctly."
     default_hint = "check the Autotask settings in Backupchecks"
+    reached_autotask = False
+
+
+class AutotaskQueryError(AutotaskError, ValueError):
+    """A query Backupchecks refused to send: an operator Autotask does not know (live Autotask silently
+    ignores such a clause and answers 200), a malformed group, or more than 500 "OR" conditions that
+    cannot be split into exact sub-queries. Nothing was sent."""
+
+    default_message = "The Autotask query was refused before sending."
+    default_hint = "this is a bug in Backupchecks' use of the Autotask API; please report it"
     reached_autotask = False
 
 

@@ -210,7 +210,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
                     continue
                 text = f"{row.label} ({value})"
                 if kind == ReferenceKind.NOTE_PUBLISH and configuration.is_customer_visible_publish(
-                    row.label
+                    row.label, value
                 ):
                     # Shown (so the admin sees why it is missing) but not selectable; still refused on save.
                     text += " — visible to customers, not allowed"

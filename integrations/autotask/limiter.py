@@ -1,7 +1,7 @@
 """Per-endpoint concurrency limiter.
 
 Autotask allows 3 concurrent requests per (tracking identifier, object endpoint) for integrations
-created after 2023.1 and rejects the 4th immediately with "Itgenatr005" (reference §11). Sub-paths
+created after 2023.1 and rejects the 4th immediately with "Itgenatr005" (docs/autotask-api.md §11). Sub-paths
 count against their root entity: ``/Tickets/5/Notes`` and ``/Tickets/entityInformation/fields`` both
 use the ``Tickets`` budget. A client shared by threads therefore waits here instead of being refused.
 """
@@ -31,9 +31,12 @@ class EndpointLimiter:
             return sem
 
     @contextmanager
-    def slot(self, endpoint):
+    def slot(self, endpoint, timeout=None):
+        """Hold one of the endpoint's slots. With ``timeout`` (seconds), raise TimeoutError when none
+        frees up in time (the request is then not sent)."""
         sem = self._semaphore(endpoint)
-        sem.acquire()
+        if not sem.acquire(timeout=timeout):
+            raise TimeoutError(f"no free slot for {endpoint} within {timeout} s")
         try:
             yield
         finally:

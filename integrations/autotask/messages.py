@@ -15,6 +15,7 @@ from .exceptions import (
     AutotaskError,
     AutotaskNotFoundError,
     AutotaskPermissionError,
+    AutotaskQueryError,
     AutotaskRateLimitError,
     AutotaskServerError,
     AutotaskValidationError,
@@ -23,6 +24,7 @@ from .exceptions import (
 # Short titles, most specific first (for headings, badges, the JSON output of commands).
 _TITLES = (
     (AutotaskConfigurationError, "Autotask is not configured correctly"),
+    (AutotaskQueryError, "Autotask query refused before sending"),
     (AutotaskConnectionError, "Autotask could not be reached"),
     (AutotaskAuthError, "Autotask refused the login"),
     (AutotaskPermissionError, "Autotask refused: missing permission"),
@@ -105,6 +107,7 @@ def error_summary(exc):
         "errors": list(exc.errors),
         "retryable": exc.retryable,
         "ambiguous": exc.ambiguous,
+        "attempts": getattr(exc, "attempts", 1),
     }
     if isinstance(exc, AutotaskRateLimitError):
         summary["rate_limit"] = exc.kind

@@ -71,24 +71,95 @@ def normalise_base_url(value):
 
 # --- note visibility ------------------------------------------------------------------------------------
 
-_WORDS = re.compile(r"[a-z]+")
+_WORDS = re.compile(r"\w+")
+#: words that say "internal" (English, German, Dutch, Scandinavian, French, Spanish, Italian, Portuguese)
+_INTERNAL_WORDS = frozenset(
+    [
+        "internal",
+        "intern",
+        "interne",
+        "internen",
+        "interner",
+        "internes",
+        "internal",
+        "interno",
+        "interna",
+        "internos",
+        "internas",
+        "internt",
+        "interni",
+    ]
+)
+#: words that say someone outside the MSP's own staff reads the note
+_OUTWARD_WORDS = frozenset(
+    [
+        "customer",
+        "customers",
+        "client",
+        "clients",
+        "portal",
+        "contact",
+        "contacts",
+        "public",
+        "external",
+        "everyone",
+        "everybody",
+        "comanaged",
+        "kunde",
+        "kunden",
+        "kund",
+        "kunder",
+        "klant",
+        "klanten",
+        "cliente",
+        "clientes",
+        "contacto",
+        "contactos",
+        "kontakt",
+        "kontakte",
+        "öffentlich",
+        "publico",
+        "público",
+        "publique",
+        "pubblico",
+        "extern",
+        "externe",
+        "externo",
+        "externa",
+    ]
+)
+#: words that say "all" / "everyone": fine only next to an internal word ("All internal users")
+_ALL_WORDS = frozenset(
+    ["all", "alle", "allen", "todos", "todas", "tous", "toutes", "tutti", "tutte", "iedereen", "jeder"]
+)
+#: Autotask's system value for internal-only notes (docs/autotask-api.md §6.3)
+INTERNAL_PUBLISH_VALUE = 2
 
 
-def is_customer_visible_publish(label):
-    """True when a note-visibility (TicketNotes.publish) label may show notes to customers.
+def is_customer_visible_publish(label, value=None):
+    """True unless a note visibility (TicketNotes.publish) is clearly internal-only.
 
-    Autotask's "All Autotask Users" (usually publish=1) *is* visible to customers and in the client portal
-    (reference §6.3); the values are tenant picklists, so we judge by label, case-insensitively:
-    refused are labels with the word "all" (unless they also say "internal", e.g. "All internal users"),
-    and labels mentioning the client portal, customers, clients or contacts. "Internal Only",
-    "Internal Users Only", "Internal Project Team" and "Internal & Co-Managed" are allowed.
+    The values are a tenant picklist whose labels the tenant may rename or translate, and Autotask's "All
+    Autotask Users" (usually 1) *is* visible to customers (docs/autotask-api.md §6.3). So the rule is
+    inverted — everything is refused unless it is clearly internal:
+
+    - a label that says who else reads the note — customers, clients, contacts, the portal, the public,
+      external or co-managing users (the customer's own IT staff), or "all"/"everyone" without an
+      internal word — is customer-visible, whatever its value;
+    - otherwise a label with an internal word ("Internal Only", "Nur intern", "Solo interno",
+      "Interne uniquement", "All internal users") is internal;
+    - otherwise only Autotask's system value for internal, ``value == 2``, counts as internal.
+
+    Used by the settings form, ``default_problems()`` and (phase 5) again when a note is written.
     """
-    words = set(_WORDS.findall((label or "").lower()))
-    if "internal" in words:
-        return False
-    if "all" in words:
+    text = (label or "").casefold().replace("co-managed", "comanaged").replace("co managed", "comanaged")
+    words = set(_WORDS.findall(text))
+    internal_word = bool(words & _INTERNAL_WORDS)
+    if words & _OUTWARD_WORDS or (words & _ALL_WORDS and not internal_word):
         return True
-    return bool(words & {"portal", "customer", "customers", "client", "clients", "contact", "contacts"})
+    if internal_word:
+        return False
+    return value != INTERNAL_PUBLISH_VALUE
 
 
 # --- ticket defaults ------------------------------------------------------------------------------------
@@ -135,10 +206,10 @@ def default_problems(environment, database_id, chosen, *, require=True, rows=Non
             problems[field] = (
                 f"The {describe_value(kind, value, row)} is inactive in Autotask: choose another."
             )
-        elif kind == ReferenceKind.NOTE_PUBLISH and is_customer_visible_publish(row.label):
+        elif kind == ReferenceKind.NOTE_PUBLISH and is_customer_visible_publish(row.label, row.value):
             problems[field] = (
-                f"Notes published to “{row.label}” are visible to customers. "
-                "Choose an internal visibility such as “Internal Only”."
+                f"Notes published to “{row.label}” may be visible to customers: only a visibility whose "
+                "label clearly says internal-only is allowed. Choose one such as “Internal Only”."
             )
     return problems
 
@@ -215,7 +286,9 @@ def suggested_defaults(env_config):
     def of(kind):
         return [r for r in rows if r.kind == kind]
 
-    internal = [r for r in of(ReferenceKind.NOTE_PUBLISH) if not is_customer_visible_publish(r.label)]
+    internal = [
+        r for r in of(ReferenceKind.NOTE_PUBLISH) if not is_customer_visible_publish(r.label, r.value)
+    ]
     internal_only = [r for r in internal if "only" in r.label.lower()] or internal
     statuses = of(ReferenceKind.STATUS)
     complete = _pick(statuses, "Complete", fallback_default=False, fallback_first=False)

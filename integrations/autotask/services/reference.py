@@ -2,7 +2,7 @@
 note visibilities of one tenant, read from Autotask's field metadata.
 
 Autotask has no Queues or Sources entities: they are picklists on `Tickets/entityInformation/fields`
-(reference §6.6); note types and visibility are on `TicketNotes/entityInformation/fields`. One refresh is
+(docs/autotask-api.md §6.6); note types and visibility are on `TicketNotes/entityInformation/fields`. One refresh is
 therefore zone discovery (cached by the client) + 2 calls — within the budget of 3.
 """
 
@@ -67,7 +67,7 @@ def parse_picklist(fields, field_name):
     """Picklist values of `field_name` from an entityInformation/fields list.
 
     Field names compare case-insensitively (Autotask is case-insensitive); picklist values arrive as
-    strings (reference §3) and are stored as integers.
+    strings (docs/autotask-api.md §3) and are stored as integers.
     """
     for field in fields:
         if str(field.get("name", "")).lower() == field_name.lower():
@@ -96,7 +96,7 @@ def fetch_reference_data(client):
     zone = client.zone_information()
     if zone.database_id is None:
         # The cache is keyed by (environment, database id) so that one tenant's picklist ids are never
-        # offered for another; without `ci` (reference §1.2) there is nothing safe to key it by.
+        # offered for another; without `ci` (docs/autotask-api.md §1.2) there is nothing safe to key it by.
         raise AutotaskServerError(
             "Autotask's zone discovery answer did not include the database id ('ci'), which Backupchecks "
             "needs to keep each Autotask database's reference data apart.",

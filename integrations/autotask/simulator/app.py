@@ -1,9 +1,11 @@
 """The Autotask REST simulator: a thread-safe WSGI application (stdlib only).
 
-Behaviour follows `shared/reference/autotask-rest-api.md`; where the reference says UNCONFIRMED the
-behaviour is a switch in `SimulatorConfig`. Control routes live under `/_simulator/` (see control.py).
+Behaviour follows what is known about live Autotask (docs/autotask-api.md); where that is UNCONFIRMED the
+behaviour is a switch in `SimulatorConfig`, and where live Autotask is known to be lenient (an unknown
+filter operator is silently ignored) the lenient behaviour is the default and the strict one a switch. Control routes live under `/_simulator/` (see control.py).
 """
 
+import hashlib
 import json
 import threading
 import time
@@ -20,7 +22,11 @@ from .state import fresh_state, load_file, save_file
 from .tenants import TENANTS, UDF_DEFINITIONS, iso, now_utc
 
 HOUR = 3600.0
-# Autotask's wording when an API user's security level does not allow the call (reference §2, §10).
+NEXT_BODY_MESSAGE = (
+    "Invalid query syntax. A query/next request must re-send the body of the query that returned the "
+    "nextPageUrl."
+)
+# Autotask's wording when an API user's security level does not allow the call (docs/autotask-api.md §2, §10).
 PERMISSION_MESSAGE = "The logged in Resource does not have the adequate permissions"
 
 
@@ -61,6 +67,9 @@ class SimulatorConfig:
     permission_denied_status: int = (
         500  # Autotask mostly answers 500 with the permissions text, else 403 (§2)
     )
+    # Live Autotask answers 200 and silently drops a filter clause whose operator it does not know
+    # (docs/autotask-api.md §4.2). True = refuse it with 500 "Invalid operator".
+    strict_operators: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,12 @@ class RequestRecord:
     authenticated: bool
     operation: str = ""
     query_string: str = ""
+    errors: tuple = ()  # the answer's Autotask `errors[]` strings (or ASP.NET's `Message`), if any
 
     def as_dict(self):
-        return asdict(self)
+        data = asdict(self)
+        data["errors"] = list(self.errors)
+        return data
 
 
 class Response:
@@ -357,7 +369,7 @@ class AutotaskSimulator:
         start_response(f"{response.status} {reason}", headers)
         return [body]
 
-    def _record(self, request, route, tenant, status, authenticated):
+    def _record(self, request, route, tenant, status, authenticated, response=None):
         record = RequestRecord(
             method=request.method,
             path=request.path,
@@ -367,6 +379,7 @@ class AutotaskSimulator:
             authenticated=authenticated,
             operation=route.op if route else "unknown",
             query_string=request.query_string,
+            errors=_error_texts(response),
         )
         with self._lock:
             self.requests.append(record)
@@ -374,13 +387,13 @@ class AutotaskSimulator:
     def _handle_api(self, request):
         route = self._route(request)
         if isinstance(route, Response):
-            self._record(request, None, None, route.status, False)
+            self._record(request, None, None, route.status, False, route)
             return route
         if request.method not in route.allowed:
             response = message(
                 405, f"The requested resource does not support http method '{request.method}'."
             )
-            self._record(request, route, None, 405, False)
+            self._record(request, route, None, 405, False, response)
             return response
         if route.op == "versionInformation":
             self._record(request, route, None, 200, False)
@@ -390,24 +403,24 @@ class AutotaskSimulator:
 
         tenant, failure = self._authenticate(request)
         if failure is not None:
-            self._record(request, route, tenant, failure.status, False)
+            self._record(request, route, tenant, failure.status, False, failure)
             return failure
 
         over = self._count_hourly(tenant)
         if over is not None:
-            self._record(request, route, tenant, over.status, True)
+            self._record(request, route, tenant, over.status, True, over)
             return over
 
         bucket = (request.header("ApiIntegrationCode"), (route.bucket or "").lower())
         if not self._acquire_slot(bucket):
             response = self._thread_error()
-            self._record(request, route, tenant, response.status, True)
+            self._record(request, route, tenant, response.status, True, response)
             return response
         try:
             self._apply_latency(tenant)
             if self._permission_denied(route):
                 response = errors(self.config.permission_denied_status, PERMISSION_MESSAGE)
-                self._record(request, route, tenant, response.status, True)
+                self._record(request, route, tenant, response.status, True, response)
                 return response
             fault = self.faults.take(route.record_entity, request.method)
             if fault is not None and fault.mode in PRE_MODES:
@@ -417,7 +430,7 @@ class AutotaskSimulator:
                     response = self._thread_error()
                 else:
                     response = self._hourly_error()
-                self._record(request, route, tenant, response.status, True)
+                self._record(request, route, tenant, response.status, True, response)
                 return response
             response = self._dispatch(request, route, tenant)
             if fault is not None:
@@ -435,7 +448,7 @@ class AutotaskSimulator:
                     ):  # a test's sleep may raise e.g. httpx.ReadTimeout: commit, no answer
                         self._record(request, route, tenant, 0, True)
                         raise
-            self._record(request, route, tenant, response.status, True)
+            self._record(request, route, tenant, response.status, True, response)
             return response
         finally:
             self._release_slot(bucket)
@@ -465,6 +478,10 @@ class AutotaskSimulator:
         if entity.parent:  # children are written through the parent path only
             writes = ()
         if len(rest) == 1:
+            if entity.parent and request.method in ("POST", "PUT", "PATCH"):
+                # Child entities are written through the parent path only (§5); live Autotask answers a
+                # write on the root URL with 404 (like POST /V1.0/Tasks), not 405.
+                return not_found
             return _Route("write", entity, allowed=writes)
         if rest[1:] == ["query"]:
             return _Route("query", entity, allowed=("GET", "POST"))
@@ -502,8 +519,9 @@ class AutotaskSimulator:
         user = (request.params.get("user") or "").strip().lower()
         tenant = self._tenants_by_user.get(user)
         if tenant is None:
-            self._record(request, route, None, 500, False)
-            return errors(500, "Zone information could not be determined")
+            response = errors(500, "Zone information could not be determined")
+            self._record(request, route, None, 500, False, response)
+            return response
         self._record(request, route, tenant, 200, False)
         body = {
             "zoneName": tenant.zone_name,
@@ -732,6 +750,12 @@ class AutotaskSimulator:
                     raise BadRequest("The search parameter is not valid JSON.") from exc
         else:
             body = request.json(required=False) or {}
+        digest = None
+        if request.method == "POST":
+            canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+            digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+            if cursor is not None and cursor.get("q") and cursor["q"] != digest:
+                raise QueryError(NEXT_BODY_MESSAGE)
         query = Query(
             body,
             entity,
@@ -739,6 +763,7 @@ class AutotaskSimulator:
             max_or=self.config.max_or_conditions,
             strict_booleans=self.config.strict_booleans,
             case_insensitive_strings=self.config.case_insensitive_strings,
+            strict_operators=self.config.strict_operators,
         )
         store = data[entity.name]
         if route.op == "count":
@@ -761,10 +786,10 @@ class AutotaskSimulator:
         search = request.params.get("search") if request.method == "GET" else None
 
         def url(previous_ids, next_ids):
-            token = json.dumps(
-                {"pageSize": page_size, "previousIds": previous_ids, "nextIds": next_ids},
-                separators=(",", ":"),
-            )
+            cursor_data = {"pageSize": page_size, "previousIds": previous_ids, "nextIds": next_ids}
+            if digest is not None:
+                cursor_data["q"] = digest  # the first body's digest: a re-POST must send the same body
+            token = json.dumps(cursor_data, separators=(",", ":"))
             params = {"paging": token}
             if search is not None:
                 params["search"] = search
@@ -798,11 +823,24 @@ def _parse_paging(raw):
         page_size = int(token["pageSize"])
         next_ids = [int(i) for i in token.get("nextIds") or []]
         previous = [int(i) for i in token.get("previousIds") or []]
-    except (ValueError, TypeError, KeyError) as exc:
+        digest = str(token.get("q") or "")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise QueryError("Invalid paging parameter.") from exc
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise QueryError("Invalid paging parameter.")
-    return {"pageSize": page_size, "nextIds": next_ids, "previousIds": previous}
+    return {"pageSize": page_size, "nextIds": next_ids, "previousIds": previous, "q": digest}
+
+
+def _error_texts(response):
+    """The Autotask `errors[]` strings (or ASP.NET `Message`) of a Response, for the request log."""
+    body = getattr(response, "body", None)
+    if not isinstance(body, dict):
+        return ()
+    if isinstance(body.get("errors"), list):
+        return tuple(str(e) for e in body["errors"])
+    if body.get("Message"):
+        return (str(body["Message"]),)
+    return ()
 
 
 def _impersonation(request):

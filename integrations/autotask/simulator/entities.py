@@ -67,7 +67,7 @@ def field_info(entity, tenant):
                 if values is None
                 else [
                     {
-                        "value": str(v["value"]),  # strings in metadata, integers on entities (reference §3)
+                        "value": str(v["value"]),  # strings in metadata, integers on entities (§3)
                         "label": v["label"],
                         "isDefaultValue": v["isDefaultValue"],
                         "sortOrder": n,

@@ -1,4 +1,4 @@
-"""The Autotask REST query language (reference §4): parsing, validation and evaluation of filters."""
+"""The Autotask REST query language (docs/autotask-api.md §4): parsing, validation and evaluation of filters."""
 
 from datetime import UTC, datetime
 
@@ -14,6 +14,26 @@ GROUP_OPS = {"and", "or"}
 
 class QueryError(Exception):
     """A query Autotask would reject with HTTP 500 and this text in `errors`."""
+
+
+def or_conditions(filters):
+    """The "OR" conditions Autotask counts against its 500-per-query limit: every `in`/`notIn` value and
+    every `or` item, at any depth. The client counts the same way (`client.or_conditions`)."""
+    total = 0
+    for item in filters or ():
+        if not isinstance(item, dict):
+            continue
+        op = str(ci_get(item, "op", "")).lower()
+        if op in LIST_OPS:
+            values = ci_get(item, "value")
+            total += len(values) if isinstance(values, list) else 0
+        elif op in GROUP_OPS:
+            items = ci_get(item, "items")
+            items = items if isinstance(items, list) else []
+            if op == "or":
+                total += len(items)
+            total += or_conditions(items)
+    return total
 
 
 def ci_get(mapping, key, default=None):
@@ -39,11 +59,13 @@ class Query:
         max_or=500,
         strict_booleans=False,
         case_insensitive_strings=True,
+        strict_operators=False,
     ):
         if not isinstance(body, dict):
             raise QueryError("The query body must be a JSON object.")
         self.entity = entity
         self.strict_booleans = strict_booleans
+        self.strict_operators = strict_operators
         self.fold = str.lower if case_insensitive_strings else str
         filters = ci_get(body, "filter")
         if filters is None:
@@ -73,12 +95,11 @@ class Query:
             if field is not None and field.name not in self.include_fields:
                 self.include_fields.append(field.name)
         self._udf_count = 0
-        self._or_count = 0
         for item in filters:
             self._validate(item)
         if self._udf_count > 1:
             raise QueryError(UDF_LIMIT_MESSAGE)
-        if self._or_count > max_or:
+        if or_conditions(filters) > max_or:
             raise QueryError(OR_LIMIT_MESSAGE)
 
     def _validate(self, item):
@@ -89,13 +110,13 @@ class Query:
             items = ci_get(item, "items")
             if not isinstance(items, list) or not items:
                 raise QueryError(f"The '{op}' operator requires a non-empty items array.")
-            if op == "or":
-                self._or_count += len(items)
             for child in items:
                 self._validate(child)
             return
         if op not in COMPARISON_OPS | EXISTENCE_OPS | LIST_OPS:
-            raise QueryError(f"Invalid operator '{ci_get(item, 'op', '')}'.")
+            if self.strict_operators:
+                raise QueryError(f"Invalid operator '{ci_get(item, 'op', '')}'.")
+            return  # live Autotask silently ignores the clause (see _match)
         name = ci_get(item, "field")
         if not name or not isinstance(name, str):
             raise QueryError(f"The '{op}' operator requires a field.")
@@ -111,20 +132,24 @@ class Query:
             values = ci_get(item, "value")
             if not isinstance(values, list):
                 raise QueryError(f"The '{op}' operator requires an array value.")
-            if op == "in":
-                self._or_count += len(values)
         elif op in COMPARISON_OPS and "value" not in {k.lower() for k in item}:
             raise QueryError(f"The '{op}' operator requires a value.")
 
     def matches(self, record):
-        return all(self._match(item, record) for item in self.filters)
+        return _all(self._match(item, record) for item in self.filters) is not False
 
     def _match(self, item, record):
+        """True/False, or None for a clause that is ignored (unknown operator, as live Autotask does)."""
         op = str(ci_get(item, "op", "")).lower()
         if op == "and":
-            return all(self._match(child, record) for child in ci_get(item, "items"))
+            return _all(self._match(child, record) for child in ci_get(item, "items"))
         if op == "or":
-            return any(self._match(child, record) for child in ci_get(item, "items"))
+            results = [
+                r for r in (self._match(child, record) for child in ci_get(item, "items")) if r is not None
+            ]
+            return any(results) if results else None
+        if op not in COMPARISON_OPS | EXISTENCE_OPS | LIST_OPS:
+            return None
         name = ci_get(item, "field")
         if ci_get(item, "udf") is True:
             data_type = "string"
@@ -184,8 +209,14 @@ class Query:
         return out
 
 
+def _all(results):
+    """AND over clause results, ignoring None (dropped clauses); None when every clause was dropped."""
+    seen = [r for r in results if r is not None]
+    return all(seen) if seen else None
+
+
 def parse_datetime(value):
-    """Parse Autotask datetimes; naive input is treated as UTC (reference §3)."""
+    """Parse Autotask datetimes; naive input is treated as UTC (docs/autotask-api.md §3)."""
     text = str(value).strip()
     if text.endswith("Z") or text.endswith("z"):
         text = text[:-1] + "+00:00"

@@ -1,6 +1,6 @@
 """Entity field metadata served by `entityInformation` and used for validation and query typing.
 
-Field names are the camelCase names Autotask puts on the wire (reference §6). Only the fields
+Field names are the camelCase names Autotask puts on the wire (docs/autotask-api.md §6). Only the fields
 Backupchecks (and a realistic client) touch are modelled; unknown fields in write bodies are ignored.
 """
 

@@ -1,7 +1,7 @@
 """The two seeded tenants (a sandbox and a production database) and their deterministic seed data.
 
 A sandbox is modelled as just another Autotask database with its own API user, tracking identifier,
-`ci` and picklist ids (reference §1.5). Everything here is derived from a seed, so the same seed always
+`ci` and picklist ids (docs/autotask-api.md §1.5). Everything here is derived from a seed, so the same seed always
 gives the same companies, tickets and ids.
 """
 
@@ -86,7 +86,7 @@ TICKET_TYPES = [
 ]
 
 # Picklists differ per tenant: queue ids are large and tenant-specific, status values beyond 1/5 are
-# tenant-defined, and each tenant has inactive values (reference §6.2, §6.3, §6.6).
+# tenant-defined, and each tenant has inactive values (docs/autotask-api.md §6.2, §6.3, §6.6).
 PICKLISTS = {
     PRODUCTION.database_id: {
         "Companies": {"companyType": COMPANY_TYPES},

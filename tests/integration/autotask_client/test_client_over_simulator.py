@@ -178,7 +178,11 @@ def test_hourly_threshold_error_reports_usage(sim, connect, sleeps):
 
     err = info.value
     assert err.kind == "hourly" and err.retryable is False
-    assert "Autotask is rate limiting — 1 of 3 requests used this hour" in str(err)
+    # Issue 7 item 5: the figure says what was measured when, not "1 of 3 used this hour" as if current.
+    assert "used this hour" not in str(err)
+    assert re.search(
+        r"at \d\d:\d\d UTC \(less than a minute earlier\) Autotask counted 1 of 3 requests", str(err)
+    )
     assert "external request threshold" in str(err)  # Autotask's own words
     assert sleeps == []
 
@@ -206,13 +210,14 @@ def test_500_without_body_after_create_is_ambiguous(sim, connect):
     assert info.value.ambiguous is True and info.value.status_code == 500
 
 
-def test_wrong_secret_rediscovers_once_then_fails(sim, connect):
+def test_wrong_secret_costs_one_authenticated_call(sim, connect):
+    """Issue 7 item 4: after a fresh discovery a 401 is one failure (no re-discovery and repeat)."""
     client = connect(secret="wrong-secret-value")
     sim.clear_requests()
     with pytest.raises(AutotaskAuthError) as info:
         client.get("Tickets", 1)
     assert "check the API username and secret" in str(info.value)
-    assert [r.operation for r in sim.requests] == ["zoneInformation", "item", "zoneInformation", "item"]
+    assert [r.operation for r in sim.requests] == ["zoneInformation", "item"]
     assert "wrong-secret-value" not in str(info.value)
 
 
@@ -291,3 +296,51 @@ def test_missing_permission_is_a_permission_error_and_not_retried(sim, connect, 
     assert "lacks permission for Tickets" in str(info.value)
     assert len(sim.requests) == 1 and sleeps == []
     assert client.get("Companies", 0)["id"] == 0  # other entities are unaffected
+
+
+# -- issue 7 ------------------------------------------------------------------------------------------
+
+
+def test_update_with_none_sends_an_explicit_null_and_clears_the_field(sim, connect):
+    """Item 3: the named fields are PATCHed as null; the change is really made, not reported as done."""
+    client = connect()
+    roles = {29682861}
+    resource = next(r["id"] for r in sim.state[PRODUCTION.database_id]["Resources"].values() if r["isActive"])
+    ticket_id = client.create(
+        "Tickets", {**TICKET, "assignedResourceID": resource, "assignedResourceRoleID": min(roles)}
+    )
+    assert client.get("Tickets", ticket_id)["assignedResourceID"] == resource
+
+    client.update("Tickets", {"id": ticket_id, "assignedResourceID": None, "assignedResourceRoleID": None})
+
+    ticket = client.get("Tickets", ticket_id)
+    assert ticket["assignedResourceID"] is None and ticket["assignedResourceRoleID"] is None
+
+
+def test_update_naming_no_field_is_refused_without_a_request(sim, connect):
+    client = connect()
+    sim.clear_requests()
+    with pytest.raises(ValueError, match="names no field"):
+        client.update("Tickets", {"id": 128900})
+    assert sim.requests == []
+
+
+def test_unknown_operator_is_refused_before_the_lenient_simulator_sees_it(sim, connect):
+    """Item 1: the simulator (like live Autotask) would answer 200 and drop the clause."""
+    from integrations.autotask.exceptions import AutotaskQueryError
+
+    client = connect()
+    sim.clear_requests()
+    with pytest.raises(AutotaskQueryError):
+        list(client.query("Tickets", [{"op": "ne", "field": "status", "value": 5}]))
+    assert sim.requests == []
+
+
+def test_creating_a_note_on_the_root_url_is_not_found(sim, connect):
+    """Item 7: POST /TicketNotes answers like live Autotask (404), which the client reports as such."""
+    from integrations.autotask.exceptions import AutotaskNotFoundError
+
+    with pytest.raises(AutotaskNotFoundError) as info:
+        connect().create("TicketNotes", {"ticketID": 128900, "description": "x", "noteType": 1, "publish": 2})
+    assert info.value.status_code == 404
+    assert sim.requests[-1].errors[0].startswith("No HTTP resource was found")

@@ -5,13 +5,11 @@ import socket
 import subprocess
 import sys
 
-import httpx
 import pytest
 from django.conf import settings as settings_module
 from django.core.management import call_command
 from django.utils import timezone
 
-from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.exceptions import (
     AutotaskAuthError,
     AutotaskConfigurationError,
@@ -20,8 +18,6 @@ from integrations.autotask.exceptions import (
 from integrations.autotask.models import AuditEvent, AutotaskSettings, EnvironmentConfig, ReferenceValue
 from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import PRODUCTION, SANDBOX
-
-from .conftest import configure
 
 
 def test_check_connection_reports_zone_database_and_usage(sim, sandbox_config):
@@ -253,35 +249,22 @@ class TestCommandOutcomes:
         assert said in err and err.count("\n") <= 1
         assert value not in err or field == "username"
 
-    def test_missing_permission_exits_1(self, db, settings, capsys):
+    def test_missing_permission_exits_1(self, sim, production_config, capsys):
+        """Issue 7 item 12: the simulator's permission switch, through the real client (no MockTransport)."""
         permission = "The logged in Resource does not have the adequate permissions"
-
-        def autotask(request):
-            if request.url.path.lower().endswith("/zoneinformation"):
-                return httpx.Response(
-                    200,
-                    json={"zoneName": "AE02", "url": "https://webservices14.autotask.net/ATServicesRest/"},
-                )
-            return httpx.Response(500, json={"errors": [permission]})
-
-        settings.AUTOTASK_ZONE_INFO_URL = (
-            "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
-        )
-        clear_zone_cache()
-        connection.set_transport_factory(lambda: httpx.MockTransport(autotask), sleep=lambda s: None)
-        configure("production", PRODUCTION)
-        try:
-            with pytest.raises(SystemExit) as exit_info:
-                call_command("autotask_test_connection", "--environment", "production", "--json")
-        finally:
-            connection.set_transport_factory(None)
-            clear_zone_cache()
+        sim.configure(permission_denied_entities=["ThresholdInformation"])
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("autotask_test_connection", "--environment", "production", "--json")
         assert exit_info.value.code == 1
         payload = json.loads(capsys.readouterr().out)
         assert payload["ok"] is False
         assert payload["error"] == "AutotaskPermissionError"
         assert payload["errors"] == [permission]
         assert "lacks permission" in payload["hint"]
+        assert [(r.operation, r.status, r.errors) for r in sim.requests] == [
+            ("zoneInformation", 200, ()),
+            ("thresholdInformation", 500, (permission,)),
+        ]
 
     def test_json_failure_is_one_json_line(self, sim, sandbox_config, capsys):
         sandbox_config.secret = "wrong-secret-xyz"

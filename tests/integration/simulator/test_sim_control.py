@@ -65,6 +65,7 @@ def test_request_log_and_call_count_exclude_control_routes(sim, control, api, ht
         "authenticated": True,
         "operation": "query",
         "query_string": "",
+        "errors": [],
     }
     assert sim.api_call_count() == 3
     assert sim.api_call_count(exclude_zone=True) == 2

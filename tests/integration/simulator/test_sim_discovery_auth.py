@@ -150,8 +150,6 @@ def test_unknown_routes_are_404(api, path):
         ("DELETE", "/Tickets/128900"),
         ("DELETE", "/Companies/174"),
         ("POST", "/Resources"),
-        ("POST", "/TicketNotes"),
-        ("PATCH", "/TicketNotes"),
         ("POST", "/Companies/entityInformation/fields"),
     ],
 )
@@ -159,6 +157,17 @@ def test_wrong_verbs_are_405_with_aspnet_message(api, method, path):
     response = api.request(method, path, json={})
     assert response.status_code == 405
     assert response.json() == {"Message": f"The requested resource does not support http method '{method}'."}
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT"])
+def test_writes_on_a_child_entity_root_are_404_as_live(sim, api, method):
+    """Issue 7 item 7: live Autotask answers a create on the wrong URL (POST /V1.0/Tasks) with 404."""
+    response = api.request(method, "/TicketNotes", json={"ticketID": 128900, "description": "x"})
+    assert response.status_code == 404
+    assert response.json() == {
+        "Message": "No HTTP resource was found that matches the request URI '/ATServicesRest/V1.0/TicketNotes'."
+    }
+    assert sim.requests[-1].errors == (response.json()["Message"],)
 
 
 def test_malformed_json_is_400(api):

@@ -200,19 +200,22 @@ def test_exactly_500_in_values_is_fine(api):
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "said"),
     [
-        {"op": "eq", "field": "noSuchField", "value": 1},
-        {"op": "like", "field": "companyName", "value": "x"},
-        {"op": "eq", "value": 1},
-        {"op": "or", "items": []},
-        {"op": "in", "field": "id", "value": 5},
+        (
+            {"op": "eq", "field": "noSuchField", "value": 1},
+            "Unable to find noSuchField in the Companies entity.",
+        ),
+        ({"op": "eq", "value": 1}, "The 'eq' operator requires a field."),
+        ({"op": "or", "items": []}, "The 'or' operator requires a non-empty items array."),
+        ({"op": "in", "field": "id", "value": 5}, "The 'in' operator requires an array value."),
     ],
 )
-def test_invalid_filters_are_500(api, bad):
+def test_invalid_filters_are_500_with_autotasks_error_body(sim, api, bad, said):
     response = api.post("/Companies/query", json={"filter": [bad]})
     assert response.status_code == 500
-    assert response.json()["errors"]
+    assert response.json() == {"errors": [said]}
+    assert sim.requests[-1].errors == (said,)
 
 
 def test_non_queryable_ticket_field_is_rejected(api):
@@ -250,6 +253,7 @@ def test_next_page_without_body_is_rejected(api):
     first = api.post("/Companies/query", json={"filter": ALL})
     response = api.post(first.json()["pageDetails"]["nextPageUrl"])
     assert response.status_code == 500
+    assert "must re-send the body" in response.json()["errors"][0]
 
 
 def test_get_on_a_post_cursor_is_405(api):

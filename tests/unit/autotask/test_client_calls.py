@@ -54,7 +54,7 @@ def test_no_impersonation_header_when_not_configured(fake, client):
     assert "ImpersonationResourceId" not in fake.data_requests[0].headers
 
 
-def test_nulls_are_stripped_recursively_from_write_bodies(fake, client):
+def test_nulls_are_stripped_recursively_from_create_bodies_and_sent_in_updates(fake, client):
     fake.on("POST", "/Tickets", respond(200, {"itemId": 8}))
     fake.on("PATCH", "/Tickets", respond(200, {"itemId": 8}))
     payload = {
@@ -72,7 +72,7 @@ def test_nulls_are_stripped_recursively_from_write_bodies(fake, client):
         "userDefinedFields": [{"name": "Ranking"}, {"name": "Tier", "value": "Gold"}],
         "nested": {"b": {"d": 0, "e": False, "f": ""}},
     }
-    assert patch_body == {"id": 8, "status": 5}
+    assert patch_body == {"id": 8, "status": 5, "resolution": None}  # issue 7 item 3: an explicit null
     assert payload["dueDateTime"] is None  # the caller's dict is not modified
 
 

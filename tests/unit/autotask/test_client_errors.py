@@ -238,3 +238,99 @@ def test_no_secret_in_any_error_text_or_log(fake, make_client, caplog, answer, v
         assert SECRET not in text
         assert INTEGRATION_CODE not in text
     assert caplog.records  # requests were logged
+
+
+# -- issue 12 item 7: classify by status and Autotask's error structure, never by words in a body ------
+
+THRESHOLD_404 = {
+    "Message": "No HTTP resource was found that matches the request URI "
+    "'https://webservices14.autotask.net/ATServicesRest/V1.0/ThresholdInformation'."
+}
+WORDY = {
+    "404-aspnet-mentions-threshold": (404, {"json_body": THRESHOLD_404}, AutotaskNotFoundError, 1),
+    "404-errors-list-says-exceeded": (
+        404,
+        {"json_body": {"errors": ["The external request threshold of 10000 requests has been exceeded."]}},
+        AutotaskNotFoundError,
+        1,
+    ),
+    "503-html-says-threshold-exceeded": (
+        503,
+        {"content": b"<html><body>Request threshold exceeded; thread threshold Itgenatr005</body></html>"},
+        AutotaskServerError,
+        3,
+    ),
+    "500-aspnet-message-says-permissions": (
+        500,
+        {"json_body": {"Message": "The logged in Resource does not have the adequate permissions"}},
+        AutotaskServerError,
+        3,
+    ),
+    "500-text-says-integrationcode": (
+        500,
+        {"content": b"IntegrationCode is invalid."},
+        AutotaskServerError,
+        3,
+    ),
+    "400-errors-list-mentions-threshold-field": (
+        400,
+        {"json_body": {"errors": ["requestThreshold: value out of range"]}},
+        AutotaskValidationError,
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize(("status", "body", "expected", "requests"), WORDY.values(), ids=WORDY.keys())
+def test_words_outside_autotasks_error_structure_do_not_classify(
+    fake, client, status, body, expected, requests
+):
+    fake.on("GET", "/ThresholdInformation", respond(status, **body))
+    with pytest.raises(AutotaskError) as info:
+        client.threshold_information()
+    assert type(info.value) is expected
+    assert not isinstance(info.value, AutotaskRateLimitError)
+    assert len(fake.data_requests) == requests  # retried only when retrying can help
+
+
+def test_a_zone_whose_first_call_got_no_autotask_answer_is_not_cached(fake, client):
+    fake.on("GET", "/ThresholdInformation", respond(404, json_body=THRESHOLD_404))
+    with pytest.raises(AutotaskNotFoundError):
+        client.threshold_information()
+    with pytest.raises(AutotaskNotFoundError):
+        client.threshold_information()
+    assert len(fake.zone_requests) == 2  # discovered again, not kept for 12 h
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        respond(200, content=b"<html>Sign in</html>"),
+        respond(302, headers={"Location": "https://login.example/"}),
+        httpx.ConnectError("refused"),
+    ],
+    ids=["html-200", "redirect", "connect-error"],
+)
+def test_other_first_call_failures_do_not_keep_the_zone_either(fake, make_client, answer):
+    fake.on("GET", "/ThresholdInformation", answer)
+    client = make_client(max_attempts=1)
+    with pytest.raises(AutotaskError):
+        client.threshold_information()
+    client.zone_information()
+    assert len(fake.zone_requests) == 2
+
+
+def test_an_autotask_error_answer_confirms_the_zone(fake, client):
+    fake.on("GET", "/Tickets/entityInformation/fields", respond(500, {"errors": ["Some business rule."]}))
+    with pytest.raises(AutotaskValidationError):
+        client.field_info("Tickets")
+    client.zone_information()
+    assert len(fake.zone_requests) == 1
+
+
+def test_a_confirmed_zone_survives_a_later_404(fake, client):
+    fake.on("GET", "/Tickets/7", respond(200, {"item": None}), respond(404, json_body={"Message": "gone"}))
+    assert client.get("Tickets", 7) is None
+    assert client.get("Tickets", 7) is None  # 404 → None
+    client.zone_information()
+    assert len(fake.zone_requests) == 1

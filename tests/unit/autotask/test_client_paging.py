@@ -146,12 +146,14 @@ def test_long_in_list_respects_max_records(fake, client, companies):
     assert [r["id"] for r in results] == list(range(1, 11))
 
 
-def test_long_not_in_list_stays_one_query_with_several_filters(fake, client, companies):
+def test_long_not_in_list_is_refused_before_sending(fake, client, companies):
+    """notIn values count against the per-query 500-OR limit and cannot be split exactly (issue 7 item 2)."""
+    from integrations.autotask.exceptions import AutotaskQueryError
+
     excluded = list(range(1, 1201))
-    results = list(client.query("Companies", [{"op": "notIn", "field": "id", "value": excluded}]))
-    assert [r["id"] for r in results] == list(range(1201, 1251))
-    assert companies.in_list_sizes == [500, 500, 200]
-    assert len(fake.data_requests) == 1
+    with pytest.raises(AutotaskQueryError, match="1200 'OR' conditions"):
+        list(client.query("Companies", [{"op": "notIn", "field": "id", "value": excluded}]))
+    assert fake.requests == []
 
 
 def test_count_with_a_long_in_list_sums_the_chunks(fake, client):

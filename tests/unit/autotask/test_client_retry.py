@@ -110,7 +110,8 @@ def test_hourly_threshold_is_not_retried_and_reports_known_usage(fake, client, s
         list(client.query("Tickets", FILTER))
     err = info.value
     assert err.kind == "hourly" and err.retryable is False
-    assert "Autotask is rate limiting — 9,990 of 10,000 requests used this hour" in str(err)
+    assert "Autotask counted 9,990 of 10,000 requests in the last 60 minutes" in str(err)
+    assert "less than a minute earlier" in str(err)
     assert err.usage == usage
     assert len(fake.data_requests) == 2 and sleeps == []
 
@@ -124,7 +125,8 @@ def test_hourly_threshold_without_known_usage(fake, client):
     assert info.value.usage is None
 
 
-def test_retry_after_header_is_honoured_and_capped(fake, client, sleeps):
+def test_retry_after_header_is_honoured_and_capped(fake, make_client, sleeps):
+    client = make_client(deadline=120)
     fake.on(
         "GET",
         "/Tickets/7",
@@ -161,3 +163,87 @@ def test_hourly_threshold_states_the_limit_autotask_names(fake, client):
         list(client.query("Tickets", FILTER))
     assert info.value.kind == "hourly"
     assert "Autotask is rate limiting — all 10,000 requests of this hour are used" in str(info.value)
+
+
+def test_backoff_grows_exponentially_with_jitter(fake, make_client, sleeps):
+    """Issue 7 item 11: delay n is drawn from [½·0.5·2ⁿ⁻¹, 0.5·2ⁿ⁻¹] s (capped at 8 s) — a constant
+    0.5 s, or a delay without jitter, fails this."""
+    fake.on("GET", "/Tickets/7", respond(503))
+    runs = []
+    for _ in range(20):
+        sleeps.clear()
+        with pytest.raises(AutotaskServerError):
+            make_client(max_attempts=7, deadline=600).get("Tickets", 7)
+        runs.append(list(sleeps))
+    for delays in runs:
+        assert len(delays) == 6
+        for n, delay in enumerate(delays, start=1):
+            ceiling = min(8.0, 0.5 * 2 ** (n - 1))
+            assert ceiling / 2 <= delay <= ceiling, (n, delays)
+        assert delays[3] > delays[0] * 2  # it grows
+    for n in range(6):
+        assert len({round(delays[n], 6) for delays in runs}) > 10  # and it is jittered
+
+
+def test_a_stale_usage_figure_is_left_out_of_the_hourly_hint(fake, client, monkeypatch):
+    """Issue 7 item 5: an old ThresholdInformation figure ("1 of 3 used") next to "exceeded" misleads."""
+    from datetime import timedelta
+
+    from integrations.autotask import client as client_module
+
+    fake.on(
+        "GET",
+        "/ThresholdInformation",
+        respond(200, {"externalRequestThreshold": 3, "currentTimeframeRequestCount": 1}),
+    )
+    fake.on("POST", "/Tickets/query", HOURLY)
+    client.threshold_information()
+    measured = client_module._utcnow()
+    monkeypatch.setattr(client_module, "_utcnow", lambda: measured + timedelta(minutes=20))
+
+    with pytest.raises(AutotaskRateLimitError) as info:
+        list(client.query("Tickets", FILTER))
+    text = str(info.value)
+    assert "1 of 3" not in text and "used this hour" not in text
+    assert info.value.usage is None
+    assert "hourly API request threshold" in text
+
+
+def test_a_recent_usage_figure_says_when_it_was_measured(fake, client, monkeypatch):
+    from datetime import timedelta
+
+    from integrations.autotask import client as client_module
+
+    fake.on(
+        "GET",
+        "/ThresholdInformation",
+        respond(200, {"externalRequestThreshold": 3, "currentTimeframeRequestCount": 1}),
+    )
+    fake.on("POST", "/Tickets/query", HOURLY)
+    client.threshold_information()
+    measured = client_module._utcnow()
+    monkeypatch.setattr(client_module, "_utcnow", lambda: measured + timedelta(minutes=3))
+    with pytest.raises(AutotaskRateLimitError) as info:
+        list(client.query("Tickets", FILTER))
+    assert (
+        f"at {measured:%H:%M} UTC (3 min earlier) Autotask counted 1 of 3 requests in the last 60 minutes"
+        in str(info.value)
+    )
+
+
+def test_a_retry_that_would_pass_the_deadline_is_not_made_and_the_error_says_so(fake, make_client, sleeps):
+    """Issue 12 item 2: never 3 × 30 s while the message says 30 s."""
+    fake.on("GET", "/Tickets/7", respond(429, headers={"Retry-After": "20"}), respond(200, {"item": None}))
+    with pytest.raises(AutotaskRateLimitError) as info:
+        make_client(deadline=15).get("Tickets", 7)
+    assert "(1 attempt; not retried: a retry in 20 s would pass the 15 s deadline)" in str(info.value)
+    assert info.value.attempts == 1
+    assert len(fake.data_requests) == 1 and sleeps == []
+
+
+def test_an_exhausted_retry_budget_says_how_many_attempts_were_made(fake, client):
+    fake.on("GET", "/Tickets/7", respond(503))
+    with pytest.raises(AutotaskServerError) as info:
+        client.get("Tickets", 7)
+    assert "Autotask failed on GET Tickets (HTTP 503) (3 attempts)" in str(info.value)
+    assert info.value.attempts == 3

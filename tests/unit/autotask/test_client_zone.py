@@ -72,22 +72,26 @@ def test_unknown_user_is_an_auth_error_about_the_username(fake, client):
     assert not fake.data_requests
 
 
-def test_401_drops_the_zone_rediscovers_once_and_retries_once(fake, client):
+def test_401_on_a_confirmed_zone_drops_it_rediscovers_once_and_retries_once(fake, client):
     moved = {**ZONE_ANSWER, "url": "https://webservices22.autotask.net/ATServicesRest/"}
     fake.zone(respond(200, ZONE_ANSWER), respond(200, moved))
+    tenant_moved = []
     fake.on(
         "GET",
         "/Tickets/7",
         lambda r: (
             httpx.Response(401)
-            if "webservices14" in r.url.host
+            if "webservices14" in r.url.host and tenant_moved
             else httpx.Response(200, json={"item": {"id": 7}})
         ),
     )
+    assert client.get("Tickets", 7) == {"id": 7}  # confirms the cached zone for these credentials
+    tenant_moved.append(True)
 
     assert client.get("Tickets", 7) == {"id": 7}
     assert len(fake.zone_requests) == 2
     assert [r.url.host for r in fake.data_requests] == [
+        "webservices14.autotask.net",
         "webservices14.autotask.net",
         "webservices22.autotask.net",
     ]
@@ -97,12 +101,42 @@ def test_401_drops_the_zone_rediscovers_once_and_retries_once(fake, client):
 
 
 def test_401_twice_is_an_auth_error_after_exactly_one_rediscovery(fake, client):
-    fake.on("GET", "/Tickets/7", respond(401))
+    fake.on("GET", "/Tickets/7", respond(200, {"item": None}), respond(401))
+    client.get("Tickets", 7)  # the zone is confirmed
     with pytest.raises(AutotaskAuthError) as info:
         client.get("Tickets", 7)
     assert "check the API username and secret; the user must be an API-only user" in str(info.value)
     assert len(fake.zone_requests) == 2
-    assert len(fake.data_requests) == 2
+    assert len(fake.data_requests) == 3
+
+
+def test_401_after_a_fresh_discovery_is_one_failure_not_two(fake, client):
+    """Issue 7 item 4: a wrong secret costs one authenticated call (repeated bad logins lock API users)."""
+    fake.on("GET", "/ThresholdInformation", respond(401))
+    with pytest.raises(AutotaskAuthError) as info:
+        client.threshold_information()
+    assert info.value.status_code == 401
+    assert len(fake.data_requests) == 1
+    assert len(fake.zone_requests) == 1
+    # and the unconfirmed zone is not kept: the next attempt discovers again
+    with pytest.raises(AutotaskAuthError):
+        client.threshold_information()
+    assert len(fake.zone_requests) == 2 and len(fake.data_requests) == 2
+
+
+def test_401_with_a_cached_zone_confirmed_by_other_credentials_is_one_failure(fake, make_client, creds):
+    """A zone another secret used successfully is not "confirmed" for a newly typed (wrong) secret."""
+    from dataclasses import replace
+
+    good = make_client()
+    fake.on("GET", "/ThresholdInformation", respond(200, {"currentTimeframeRequestCount": 1}))
+    good.threshold_information()
+    fake.on("GET", "/ThresholdInformation", respond(401))
+    wrong = make_client(replace(creds, secret="Wrong-Secret-123"))
+    with pytest.raises(AutotaskAuthError):
+        wrong.threshold_information()
+    assert len(fake.data_requests) == 2  # one good, one bad: no re-discovery + repeat
+    assert len(fake.zone_requests) == 1
 
 
 def test_401_on_a_write_is_not_repeated_but_the_zone_is_forgotten(fake, client):

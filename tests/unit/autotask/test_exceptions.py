@@ -93,3 +93,13 @@ def test_error_summary_is_json_friendly():
     assert summary["rate_limit"] == "thread"
     assert summary["errors"] == ["Itgenatr005"] and summary["status_code"] == 429
     assert messages.error_title(AutotaskConnectionError()) == "Autotask could not be reached"
+    assert summary["attempts"] == 1
+
+
+def test_query_errors_have_their_own_title_and_are_value_errors():
+    from integrations.autotask.exceptions import AutotaskQueryError
+
+    err = AutotaskQueryError("Refused to send an Autotask query: bad operator.")
+    assert messages.error_title(err) == "Autotask query refused before sending"
+    assert isinstance(err, ValueError) and err.reached_autotask is False
+    assert messages.error_summary(err)["retryable"] is False

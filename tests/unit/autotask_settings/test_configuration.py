@@ -13,24 +13,49 @@ from integrations.autotask.services.configuration import (
 
 
 @pytest.mark.parametrize(
-    "label,visible",
+    "label,value,visible",
     [
-        ("All Autotask Users", True),
-        ("ALL AUTOTASK USERS", True),
-        ("all users", True),
-        ("Client Portal", True),
-        ("Customer visible", True),
-        ("Contacts and resources", True),
-        ("Internal Only", False),
-        ("Internal Users Only", False),
-        ("Internal Project Team", False),
-        ("Internal & Co-Managed", False),
-        ("All internal users", False),
-        ("Small team", False),  # "all" only as a whole word
+        ("All Autotask Users", 1, True),
+        ("ALL AUTOTASK USERS", 1, True),
+        ("all users", 3, True),
+        ("Client Portal", 4, True),
+        ("Customer visible", 5, True),
+        ("Contacts and resources", 6, True),
+        # issue 7 item 6: these were accepted as internal by the old list of English words
+        ("Everyone", 7, True),
+        ("Public", 8, True),
+        ("Alle Autotask-Benutzer", 1, True),
+        ("Todos los usuarios de Autotask", 1, True),
+        ("Tous les utilisateurs Autotask", 1, True),
+        ("Internal & Co-Managed", 3, True),
+        ("Internal and co managed", 3, True),
+        ("Small team", 9, True),  # not clearly internal
+        ("Alle Autotask-Benutzer", 2, True),  # the internal value with a contradicting label
+        ("Everyone", 2, True),
+        # clearly internal
+        ("Internal Only", 2, False),
+        ("Internal Users Only", 2, False),
+        ("Internal Project Team", 12, False),
+        ("All internal users", 5, False),
+        ("Nur intern", 2, False),
+        ("Nur interne Benutzer", 7, False),
+        ("Solo interno", 2, False),
+        ("Interne uniquement", 2, False),
+        ("Alleen intern", 2, False),
+        ("Nur Mitarbeiter", 2, False),  # Autotask's internal value, label does not contradict it
+        ("International partners", 9, True),
     ],
 )
-def test_customer_visible_note_visibility_rule(label, visible):
-    assert is_customer_visible_publish(label) is visible
+def test_note_visibility_is_internal_only_when_clearly_internal(label, value, visible):
+    assert is_customer_visible_publish(label, value) is visible
+
+
+def test_note_visibility_without_a_value_judges_the_label_only():
+    """The phase-5 note writer may call it with the label alone: only internal words count then."""
+    assert is_customer_visible_publish("Internal Only") is False
+    assert is_customer_visible_publish("Nur Mitarbeiter") is True
+    assert is_customer_visible_publish("") is True
+    assert is_customer_visible_publish(None, 2) is False
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Invalid configurations are blocked with a message on the right field, and nothing is saved."""
 
 import pytest
+from django.utils.html import escape
 
 from integrations.autotask.forms import CREDENTIAL_FIELDS
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceValue
@@ -132,3 +133,43 @@ def test_switching_environment_while_enabled_needs_a_usable_other_set(admin_clie
     errors = errors_of(post(admin_client, environment="production"))
     assert "Cannot switch to Production while enabled" in errors["environment"]
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "value,label",
+    [
+        (1, "Alle Autotask-Benutzer"),
+        (1, "Todos los usuarios de Autotask"),
+        (3, "Internal & Co-Managed"),
+        (4, "Everyone"),
+        (5, "Public"),
+        (6, "Team notes"),  # not clearly internal
+    ],
+)
+def test_a_visibility_that_is_not_clearly_internal_is_refused(admin_client, sandbox_tested, value, label):
+    """Issue 7 item 6: the form refuses every visibility except a clearly internal-only one."""
+    env = sandbox_tested
+    ReferenceValue.objects.update_or_create(
+        environment=env.environment,
+        database_id=env.database_id,
+        kind="note_publish",
+        value=value,
+        defaults={"label": label, "is_active": True, "is_present": True},
+    )
+    response = admin_client.get(SETTINGS_URL)
+    option = f"{escape(label)} ({value}) — visible to customers, not allowed"
+    assert option in response.content.decode()
+    errors = errors_of(post(admin_client, enabled=None, note_publish_id=value))
+    assert "visible to customers" in errors["note_publish_id"]
+    assert label in errors["note_publish_id"]
+    assert EnvironmentConfig.for_environment("sandbox").note_publish_id is None
+
+
+def test_a_translated_internal_visibility_is_accepted(admin_client, sandbox_tested):
+    env = sandbox_tested
+    ReferenceValue.objects.filter(
+        environment=env.environment, database_id=env.database_id, kind="note_publish", value=2
+    ).update(label="Nur intern")
+    response = post(admin_client, enabled=None, note_publish_id=2)
+    assert response.status_code == 302, errors_of(response)
+    assert EnvironmentConfig.for_environment("sandbox").note_publish_id == 2
