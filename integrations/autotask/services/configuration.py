@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from integrations.autotask.models import AutotaskSettings, ReferenceKind, ReferenceValue
 
@@ -178,6 +179,30 @@ def configuration_problems(settings=None):
         ).values():
             problems.append(f"Ticket defaults ({env_name}): {message}")
     return problems
+
+
+def connection_warning(settings=None):
+    """A warning sentence when the integration is enabled but its last connection test failed, else None.
+
+    Not a configuration problem (Autotask may only be down for a while, and saving the settings does not
+    need it): ticket actions are still attempted. Database only.
+    """
+    settings = settings or AutotaskSettings.load()
+    if not settings.enabled:
+        return None
+    env_config = settings.active_environment()
+    if env_config.last_test_ok is not False:
+        return None
+    when = (
+        timezone.localtime(env_config.last_tested_at).strftime("%Y-%m-%d %H:%M")
+        if env_config.last_tested_at
+        else "recently"
+    )
+    return (
+        f"Autotask is enabled, but the last connection test ({env_config.get_environment_display()}, {when}) "
+        f"failed: {env_config.last_test_message} Ticket actions will fail until Autotask answers again; "
+        "use Test connection on the Autotask settings page to check."
+    )
 
 
 # --- sensible defaults (demo set-up) ----------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_enabling_requires_a_tested_connection(admin_client, sim, db):
 
 def test_enabling_requires_a_successful_connection_test_at_save_time(admin_client, sandbox_tested):
     errors = errors_of(post(admin_client, secret="wrong-secret"))
-    assert "Cannot enable: the connection test failed." in errors["enabled"]
+    assert "Cannot enable: the connection test of the Sandbox credentials failed." in errors["enabled"]
     assert "wrong-secret" not in errors["enabled"]
     assert AutotaskSettings.load().enabled is False
     assert EnvironmentConfig.for_environment("sandbox").secret != "wrong-secret"
@@ -113,7 +113,7 @@ def test_enabling_refused_when_the_credentials_reach_another_tenant(admin_client
     env.database_id = 1234
     env.save()
     errors = errors_of(post(admin_client))
-    assert "reach Autotask database 29690015" in errors["enabled"]
+    assert "reached Autotask database 29690015" in errors["enabled"]
     assert "Refresh reference data" in errors["enabled"]
 
 
