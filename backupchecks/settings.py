@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from backupchecks.private_files import private_dir, private_sqlite_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -78,9 +80,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "backupchecks.wsgi.application"
 
-(BASE_DIR / "var").mkdir(exist_ok=True)
+# var/ holds the SQLite database (password hashes, sessions, encrypted secrets) and the demo logins: owner-only.
+private_dir(BASE_DIR / "var")
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_sqlite_file(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it (and its -wal, -shm)
     # WAL + a busy timeout let the web server, the simulator's demo and db_worker share one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}

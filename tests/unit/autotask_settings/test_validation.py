@@ -132,3 +132,55 @@ def test_switching_environment_while_enabled_needs_a_usable_other_set(admin_clie
     errors = errors_of(post(admin_client, environment="production"))
     assert "Cannot switch to Production while enabled" in errors["environment"]
     assert snapshot() == before
+
+
+# --- issue 12.12: the base URL is a real http(s) origin + optional path ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://bc.example.com:99999",
+        "https://bc.example.com:0",
+        "https://bc.example.com:-1",
+        "https://bc.example.com:http",
+        'https://bc.example.com/a"b',
+        "https://bc.example.com/<script>",
+        "https://bc.example.com/a>b",
+        "https://bc.example.com/a'b",
+        "https://bc.example.com/a b",
+        "https://bc.example.com/a\\b",
+        "https://bc.example.com/%zz",
+        "https://bc.example.com/\u202eevil",
+        "https://<bc>.example.com",
+        "https://bc.example.com/a`b",
+    ],
+)
+def test_base_url_refuses_bad_ports_and_characters(value):
+    from django.core.exceptions import ValidationError
+
+    from integrations.autotask.services.configuration import normalise_base_url
+
+    with pytest.raises(ValidationError):
+        normalise_base_url(value)
+
+
+@pytest.mark.parametrize(
+    "value,stored",
+    [
+        ("https://bc.example.com", "https://bc.example.com"),
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        ("https://bc.example.com:1/checks/", "https://bc.example.com:1/checks"),
+        ("https://bc.example.com:65535/a%20b/c-d_e.f~g", "https://bc.example.com:65535/a%20b/c-d_e.f~g"),
+        ("https://[2001:db8::1]:8443/bc", "https://[2001:db8::1]:8443/bc"),
+    ],
+)
+def test_base_url_accepts_origins_with_a_path(value, stored):
+    from integrations.autotask.services.configuration import normalise_base_url
+
+    assert normalise_base_url(value) == stored
+
+
+def test_base_url_with_a_bad_port_is_a_field_error_on_the_page(admin_client, sandbox_tested):
+    errors = errors_of(post(admin_client, base_url="https://bc.example.com:99999"))
+    assert "port" in errors["base_url"]
