@@ -25,7 +25,8 @@ Decisions (documented for senders, see also the API docstring in runs/api.py):
 * Unknown fields are rejected, so a typo such as `"stauts"` is not silently dropped.
 * Text must be storable: NUL characters and unpaired surrogate escapes (`"\\ud800"`, valid JSON but not
   encodable as UTF-8) are rejected in every field; names and identifiers (customer, job, software, type,
-  schedule, external_id) must also be free of line breaks, tabs and other control characters.
+  schedule, external_id) must also be one line of visible text: no line breaks, tabs, control characters,
+  invisible or direction-changing formatting characters (backupchecks/validators.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backupchecks.validators import single_line_problem
 from customers.models import Customer
 
 from .models import BackupJob, Run, RunStatus
@@ -154,10 +156,6 @@ def _has_lone_surrogate(text):
     return False
 
 
-def _has_control_character(text):
-    return any(unicodedata.category(char) == "Cc" for char in text)
-
-
 def _clean_string(item, name, errors, *, required):
     value = item.get(name)
     if value is None:
@@ -177,8 +175,10 @@ def _clean_string(item, name, errors, *, required):
         # JSON allows "\ud800"; no database can store it (UTF-8 has no encoding for it).
         errors.append((name, "Must be valid Unicode text (contains an unpaired surrogate escape)."))
         return ""
-    if name in _SINGLE_LINE_FIELDS and _has_control_character(value):
-        errors.append((name, "Must not contain line breaks, tabs or other control characters."))
+    if name in _SINGLE_LINE_FIELDS and (problem := single_line_problem(value)):
+        # The same rule as every single-line form field (backupchecks/validators.py): also invisible and
+        # direction-changing characters (U+200B, U+FEFF, U+202E, U+2028), which make look-alike jobs.
+        errors.append((name, problem))
         return ""
     if required and not value:
         errors.append((name, "This field may not be blank."))

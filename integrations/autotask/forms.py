@@ -16,6 +16,7 @@ from django import forms
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from backupchecks.validators import validate_single_line
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
 from integrations.autotask.services import configuration, connection
@@ -44,7 +45,9 @@ class CredentialsMixin:
     """Fields and helpers shared by the settings form and the Test connection / Refresh buttons."""
 
     def _add_credential_fields(self):
-        self.fields["username"] = forms.CharField(label="API username", max_length=254, required=False)
+        self.fields["username"] = forms.CharField(
+            label="API username", max_length=254, required=False, validators=[validate_single_line]
+        )
         self.fields["secret"] = WriteOnlyField(label="API secret")
         self.fields["clear_secret"] = forms.BooleanField(label="Clear stored secret", required=False)
         self.fields["integration_code"] = WriteOnlyField(label="Tracking Identifier (API integration code)")
