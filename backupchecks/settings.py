@@ -4,10 +4,12 @@ Everything that differs between machines comes from the environment (or a local 
 `make run` creates with fresh keys on first use). See the configuration table in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from backupchecks.private_files import private_dir, private_sqlite_file
 
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks_db",
+    "axes",
     "backupchecks",
     "customers",
     "runs",
@@ -59,6 +62,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "backupchecks.middleware.NoStoreForSignedInUsers",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backupchecks.urls"
@@ -98,6 +105,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: refuses a locked-out user name or client address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes) on /login/ and /admin/login/ alike: after AXES_FAILURE_LIMIT failures for
+# one user name, or from one client address, logging in is refused for AXES_COOLOFF_TIME. Staff unlock in
+# the admin (Axes → Access attempts: delete) or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "backupchecks.auth.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "secret", "integration_code"]
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:run_checks"
@@ -146,6 +171,20 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (Django's own): scripts only from our static files — no inline script, no eval.
+# Inline styles stay allowed (Bootstrap components and the admin set style attributes).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 # Error reports never show a secret, not even under DEBUG (backupchecks/error_reports.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "backupchecks.error_reports.AlwaysActiveReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "backupchecks.error_reports.SecretScrubbingReporter"
