@@ -156,6 +156,9 @@ TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_d
 INGEST_MAX_ITEMS = 500
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
+#: longest accepted `details` text of one run (API and import_runs alike); import_runs also refuses a line
+#: longer than INGEST_MAX_BODY_BYTES, the API's body limit
+INGEST_MAX_DETAILS_CHARS = env.int("INGEST_MAX_DETAILS_CHARS", default=1_000_000)
 
 # Autotask: zone discovery override (the bundled simulator, or a test server). Empty = the official host.
 AUTOTASK_ZONE_INFO_URL = env.str("AUTOTASK_ZONE_INFO_URL", default="")

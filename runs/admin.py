@@ -2,11 +2,13 @@ import secrets
 
 from django.contrib import admin, messages
 
+from backupchecks.admin_lists import LeanChangeListMixin
+
 from .models import BackupJob, IngestToken, Run, hash_token
 
 
 @admin.register(BackupJob)
-class BackupJobAdmin(admin.ModelAdmin):
+class BackupJobAdmin(LeanChangeListMixin, admin.ModelAdmin):
     list_display = ["name", "customer", "backup_software", "job_type", "schedule", "is_active", "created_at"]
     list_filter = ["is_active", "backup_software", "job_type"]
     search_fields = ["name", "customer__name"]
@@ -31,7 +33,7 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(LeanChangeListMixin, admin.ModelAdmin):
     list_display = ["started_at", "job", "status", "finished_at", "reviewed_at", "manual_ticket_number"]
     list_filter = ["status", ReviewedFilter, "job__backup_software"]
     search_fields = [
@@ -58,7 +60,7 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestToken)
-class IngestTokenAdmin(admin.ModelAdmin):
+class IngestTokenAdmin(LeanChangeListMixin, admin.ModelAdmin):
     """Tokens for POST /api/runs/. The raw token is generated on save and shown once, in a message.
 
     Only its SHA-256 (`token_hash`) is stored; the hash is never shown. The message travels in Django's

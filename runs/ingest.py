@@ -62,7 +62,8 @@ _STRING_LIMITS = {
     "job_type": BackupJob._meta.get_field("job_type").max_length,
     "schedule": BackupJob._meta.get_field("schedule").max_length,
     "summary": Run._meta.get_field("summary").max_length,
-    "details": None,
+    # A few MB of log text per run is the sender's job to trim: one such run made list pages slow (issue 12.4).
+    "details": settings.INGEST_MAX_DETAILS_CHARS,
     "external_id": Run._meta.get_field("source_external_id").max_length,
 }
 #: names and identifiers: one line of text. `summary` and `details` may hold whatever the sender reports.

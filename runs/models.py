@@ -95,6 +95,9 @@ class Run(models.Model):
 
     objects = RunQuerySet.as_manager()
 
+    #: large columns list pages never show (select_related("job__customer") lists); the detail page loads them
+    LIST_DEFERRED = ("details", "job__customer__notes")
+
     class Meta:
         ordering = ["-started_at", "-id"]
         permissions = [

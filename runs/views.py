@@ -102,7 +102,12 @@ def run_checks(request):
     if form.is_bound:
         form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
     runs = Run.objects.needing_review()
-    runs = form.filter(runs).select_related("job__customer").order_by("-started_at", "-id")
+    runs = (
+        form.filter(runs)
+        .select_related("job__customer")
+        .defer(*Run.LIST_DEFERRED)
+        .order_by("-started_at", "-id")
+    )
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     page_runs = list(page.object_list)
     prepare_slot("run_list_badges", request, page_runs)
@@ -202,8 +207,8 @@ def run_review(request, pk):
 @view_required
 def job_detail(request, pk):
     """One job and its run history: a strip of the last runs, then a paginated table. Tickets link here."""
-    job = get_object_or_404(BackupJob.objects.select_related("customer"), pk=pk)
-    history = job.runs.select_related("reviewed_by").order_by("-started_at", "-id")
+    job = get_object_or_404(BackupJob.objects.select_related("customer").defer("customer__notes"), pk=pk)
+    history = job.runs.select_related("reviewed_by").defer("details").order_by("-started_at", "-id")
     strip = list(
         job.runs.only("pk", "job_id", "status", "started_at").order_by("-started_at", "-id")[:STRIP_LENGTH]
     )
