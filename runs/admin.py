@@ -2,13 +2,13 @@ import secrets
 
 from django.contrib import admin, messages
 
-from backupchecks.admin_lists import LeanChangeListMixin
+from backupchecks.admin_hardening import ProjectAdminMixin
 
 from .models import BackupJob, IngestToken, Run, hash_token
 
 
 @admin.register(BackupJob)
-class BackupJobAdmin(LeanChangeListMixin, admin.ModelAdmin):
+class BackupJobAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["name", "customer", "backup_software", "job_type", "schedule", "is_active", "created_at"]
     list_filter = ["is_active", "backup_software", "job_type"]
     search_fields = ["name", "customer__name"]
@@ -33,7 +33,7 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Run)
-class RunAdmin(LeanChangeListMixin, admin.ModelAdmin):
+class RunAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "job", "status", "finished_at", "reviewed_at", "manual_ticket_number"]
     list_filter = ["status", ReviewedFilter, "job__backup_software"]
     search_fields = [
@@ -60,7 +60,7 @@ class RunAdmin(LeanChangeListMixin, admin.ModelAdmin):
 
 
 @admin.register(IngestToken)
-class IngestTokenAdmin(LeanChangeListMixin, admin.ModelAdmin):
+class IngestTokenAdmin(ProjectAdminMixin, admin.ModelAdmin):
     """Tokens for POST /api/runs/. The raw token is generated on save and shown once, in a message.
 
     Only its SHA-256 (`token_hash`) is stored; the hash is never shown. The message travels in Django's

@@ -42,7 +42,8 @@ def _require_perm(request, perm):
 
 def _safe_next(request, default):
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # Only a path on this site: redirect() would treat a bare word such as "x" as a URL name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -25,7 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from backupchecks.admin_lists import LeanChangeListMixin
+from backupchecks.admin_hardening import ProjectAdminMixin
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
 from integrations.autotask.models import AuditEvent, AutotaskSettings, ReferenceKind, ReferenceValue
@@ -400,7 +400,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(LeanChangeListMixin, admin.ModelAdmin):
+class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
     """Read-only: who changed or tested the integration, when, and what came of it."""
 
     # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backupchecks.admin_lists import large_fields
+from backupchecks.admin_hardening import large_fields
 from customers.models import Customer
 from integrations.autotask.models import AuditEvent
 from runs.models import BackupJob, IngestToken, Run
