@@ -163,6 +163,8 @@ INGEST_MAX_DETAILS_CHARS = env.int("INGEST_MAX_DETAILS_CHARS", default=1_000_000
 
 # Autotask: zone discovery override (the bundled simulator, or a test server). Empty = the official host.
 AUTOTASK_ZONE_INFO_URL = env.str("AUTOTASK_ZONE_INFO_URL", default="")
+#: seconds one Autotask HTTP request may take (connect, send, each read)
+AUTOTASK_TIMEOUT_SECONDS = env.float("AUTOTASK_TIMEOUT_SECONDS", default=30.0)
 
 # Security. Production-like values (DEBUG=false behind HTTPS) make `check --deploy` silent.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

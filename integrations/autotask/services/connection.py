@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
 from django.db import connections
 from django.utils import timezone
 
@@ -68,9 +69,14 @@ def assert_no_transaction():
             )
 
 
-def build_client(credentials, *, timeout=30.0):
-    """An AutotaskClient for `credentials`. Raises CalledInsideTransaction inside `transaction.atomic()`."""
+def build_client(credentials, *, timeout=None):
+    """An AutotaskClient for `credentials`. Raises CalledInsideTransaction inside `transaction.atomic()`.
+
+    `timeout` (seconds per HTTP request) defaults to settings.AUTOTASK_TIMEOUT_SECONDS (30).
+    """
     assert_no_transaction()
+    if timeout is None:
+        timeout = getattr(django_settings, "AUTOTASK_TIMEOUT_SECONDS", 30.0)
     transport = _transport_factory() if _transport_factory else None
     return AutotaskClient(credentials, transport=transport, timeout=timeout, **_client_options)
 
