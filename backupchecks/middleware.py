@@ -28,13 +28,31 @@ class NoStoreForSignedInUsers:
         return response
 
 
+#: PostgreSQL SQLSTATEs that mean "try again": lock not available, serialization failure, deadlock,
+#: statement timeout / cancel, and the connection-exception class (08…) and server shutdown (57P…)
+_TRANSIENT_SQLSTATES = ("55P03", "40001", "40P01", "57014", "08", "57P")
+
+
+def is_transient(exception):
+    """True for an OperationalError a retry can cure (busy or unreachable database), not a broken schema."""
+    cause = exception.__cause__ or exception
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    text = str(cause).lower()
+    if "locked" in text or "busy" in text:  # SQLite: "database is locked", "database table is locked"
+        return True
+    # psycopg connection failures carry no SQLSTATE; SQLite's schema errors ("no such table") are not transient
+    return type(cause).__module__.startswith("psycopg")
+
+
 class DatabaseBusyMiddleware:
     """A database that is busy or unreachable answers 503 with Retry-After — never a 500.
 
     SQLite refuses a write with "database is locked" once its busy timeout passes while another writer
-    holds the lock; PostgreSQL raises on a lock timeout, a deadlock or a lost connection. All of these are
-    `OperationalError`s, and the request's transaction has been rolled back, so nothing was half-written:
-    the client may simply retry. `/api/` clients get JSON (`{"detail": …}`), people a short page.
+    holds the lock; PostgreSQL raises on a lock timeout, a deadlock or a lost connection. The request's
+    transaction has been rolled back, so nothing was half-written: the client may simply retry. Other
+    OperationalErrors (a missing table after a deploy without `migrate`) stay 500s. `/api/` clients get JSON (`{"detail": …}`), people a short page.
     """
 
     RETRY_AFTER_SECONDS = 5
@@ -46,7 +64,7 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OperationalError):
+        if not isinstance(exception, OperationalError) or not is_transient(exception):
             return None
         logger.warning("Database busy or unavailable for %s %s: %s", request.method, request.path, exception)
         message = "The database is busy right now; nothing was stored. Please retry in a few seconds."

@@ -78,3 +78,15 @@ def test_ingest_under_contention_is_json_503_and_the_retry_stores_the_run(client
     retry = client.post("/api/runs/", body, content_type="application/json", headers=headers)
     assert retry.status_code == 201
     assert Run.objects.filter(source_external_id="c-1").count() == 1
+
+
+def test_a_broken_schema_is_not_reported_as_busy():
+    from django.db import OperationalError
+
+    from backupchecks.middleware import is_transient
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+    except Exception as exc:  # ProgrammingError on PostgreSQL, OperationalError on SQLite
+        assert not (isinstance(exc, OperationalError) and is_transient(exc))
