@@ -24,7 +24,7 @@ from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from integrations.autotask.simulator.server import make_server
 from runs.models import BackupJob, IngestToken, Run
-from runs.roles import ADMIN, OPERATOR
+from runs.roles import OPERATOR
 from tests.security.conftest import PASSWORD, make_user
 from tests.security.test_permission_matrix import PATTERNS, concrete_path
 from tests.unit.autotask_settings.conftest import SANDBOX_DEFAULTS, SETTINGS_URL, TEST_URL, form_data
@@ -215,8 +215,12 @@ def test_every_page_renders_at_normal_speed_with_zero_api_calls(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writes_succeed_while_a_save_waits_on_a_slow_autotask(settings, restore_transport):
-    from runs.roles import sync_role_permissions  # noqa: F401 - groups exist through the roles migration
+    from django.contrib.auth.models import Group, Permission
 
+    from runs.roles import ROLE_PERMISSIONS, sync_role_permissions
+
+    # A transactional test's database was flushed by earlier ones: put the role groups back.
+    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
     env = EnvironmentConfig.for_environment("sandbox")
     slow = SlowAutotask()
     try:
@@ -230,7 +234,7 @@ def test_concurrent_writes_succeed_while_a_save_waits_on_a_slow_autotask(setting
         connection.check_connection(env)
         reference.refresh_reference_data(env)
         clear_zone_cache()  # the enabling save must go to the (held) server for zone discovery too
-        admin = make_user("slow-admin", ADMIN, is_staff=True)
+        admin = make_user("slow-admin", is_staff=True, is_superuser=True)
         operator = make_user("slow-op", OPERATOR)
         customer = Customer.objects.create(name="Acme")
         job = BackupJob.objects.create(customer=customer, name="Nightly")
