@@ -15,6 +15,7 @@ import time
 
 import httpx
 import pytest
+from django.db import connections
 from django.test import Client
 
 from customers.models import Customer
@@ -247,9 +248,12 @@ def test_concurrent_writes_succeed_while_a_save_waits_on_a_slow_autotask(setting
         saved = {}
 
         def enable():
-            admin_client = Client()
-            admin_client.force_login(admin)
-            saved["response"] = admin_client.post(SETTINGS_URL, form_data())
+            try:
+                admin_client = Client()
+                admin_client.force_login(admin)
+                saved["response"] = admin_client.post(SETTINGS_URL, form_data())
+            finally:
+                connections.close_all()  # this thread's own database connection
 
         saver = threading.Thread(target=enable)
         saver.start()
