@@ -36,6 +36,7 @@ def test_account_is_locked_after_the_failure_limit_even_for_the_right_password(c
     assert response.status_code == 429
     html = response.content.decode()
     assert "Too many failed logins" in html and "ask an administrator to unlock" in html
+    assert "Try again in 15 minutes" in html
     assert "_auth_user_id" not in client.session
 
 
