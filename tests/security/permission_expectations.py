@@ -86,9 +86,9 @@ ADMIN_MODELS = {
     "auth_group": ADMIN_SUPERUSER_ONLY,
     "auth_user": ADMIN_SUPERUSER_ONLY,
     "django_tasks_database_dbtaskresult": ADMIN_SUPERUSER_ONLY,
-    "axes_accessattempt": ADMIN_SUPERUSER_ONLY,
+    "axes_accessattempt": ADMIN_STAFF,  # the Admin role unlocks logins (runs/0006)
     "axes_accesslog": ADMIN_SUPERUSER_ONLY,
-    "axes_accessfailurelog": ADMIN_SUPERUSER_ONLY,
+    "axes_accessfailurelog": ADMIN_STAFF,
     "customers_customer": ADMIN_STAFF,
     "runs_backupjob": ADMIN_STAFF,
     "runs_run": ADMIN_STAFF,
@@ -109,6 +109,7 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin:autotask_auditevent_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_autotasksettings_add": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_autotasksettings_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
+    "admin:axes_accessfailurelog_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, OK),  # view only
     "admin:django_tasks_database_dbtaskresult_delete": row(
         ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED
     ),

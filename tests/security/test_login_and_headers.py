@@ -69,9 +69,13 @@ def test_behind_the_tls_proxy_the_forwarded_client_address_counts(client, db, se
     assert response.status_code == 302
 
 
-def test_staff_see_and_remove_the_lockout_in_the_admin(client, db):
+@pytest.mark.parametrize("unlocker", ["staff_admin", "superuser"])
+def test_staff_see_and_remove_the_lockout_in_the_admin(client, db, unlocker):
     make_user("locked", OPERATOR)
-    root = make_user("root", is_staff=True, is_superuser=True)
+    if unlocker == "superuser":
+        root = make_user("root", is_staff=True, is_superuser=True)
+    else:
+        root = make_user("boss", ADMIN, is_staff=True)
     for n in range(LIMIT):
         attempt(client, "/login/", "locked", f"bad{n}")
     assert attempt(client, "/login/", "locked", PASSWORD).status_code == 429
