@@ -4,10 +4,14 @@ Everything that differs between machines comes from the environment (or a local 
 `make run` creates with fresh keys on first use). See the configuration table in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from backupchecks.private_files import private_dir, private_sqlite_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,6 +46,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks_db",
+    "axes",
     "backupchecks",
     "customers",
     "runs",
@@ -57,6 +62,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "backupchecks.middleware.NoStoreForSignedInUsers",
+    "backupchecks.middleware.DatabaseBusyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backupchecks.urls"
@@ -78,9 +88,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "backupchecks.wsgi.application"
 
-(BASE_DIR / "var").mkdir(exist_ok=True)
+# var/ holds the SQLite database (password hashes, sessions, encrypted secrets) and the demo logins: owner-only.
+private_dir(BASE_DIR / "var")
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_sqlite_file(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it (and its -wal, -shm)
     # WAL + a busy timeout let the web server, the simulator's demo and db_worker share one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -94,6 +106,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: refuses a locked-out user name or client address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes) on /login/ and /admin/login/ alike: after AXES_FAILURE_LIMIT failures for
+# one user name, or from one client address, logging in is refused for AXES_COOLOFF_TIME. Staff unlock in
+# the admin (Axes → Access attempts: delete) or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "backupchecks.auth.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "secret", "integration_code"]
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "runs:run_checks"
@@ -127,9 +157,14 @@ TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_d
 INGEST_MAX_ITEMS = 500
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
+#: longest accepted `details` text of one run (API and import_runs alike); import_runs also refuses a line
+#: longer than INGEST_MAX_BODY_BYTES, the API's body limit
+INGEST_MAX_DETAILS_CHARS = env.int("INGEST_MAX_DETAILS_CHARS", default=1_000_000)
 
 # Autotask: zone discovery override (the bundled simulator, or a test server). Empty = the official host.
 AUTOTASK_ZONE_INFO_URL = env.str("AUTOTASK_ZONE_INFO_URL", default="")
+#: seconds one Autotask HTTP request may take (connect, send, each read)
+AUTOTASK_TIMEOUT_SECONDS = env.float("AUTOTASK_TIMEOUT_SECONDS", default=30.0)
 
 # Security. Production-like values (DEBUG=false behind HTTPS) make `check --deploy` silent.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -142,6 +177,23 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (Django's own): scripts only from our static files — no inline script, no eval.
+# Inline styles stay allowed (Bootstrap components and the admin set style attributes).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Error reports never show a secret, not even under DEBUG (backupchecks/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "backupchecks.error_reports.AlwaysActiveReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "backupchecks.error_reports.SecretScrubbingReporter"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
@@ -165,11 +217,13 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # axes: lockouts and failed logins are WARNING/INFO lines of its own; its per-login housekeeping is not.
     "loggers": {
         # Replaces Django's default "django" handlers: with DEBUG its own console handler printed every
         # record a second time next to the root's (a 403 was two tracebacks).
         "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "axes.handlers.database": {"level": "WARNING"},
     },
 }

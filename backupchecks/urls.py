@@ -5,6 +5,8 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from backupchecks.auth import PasswordChangeDoneView, PasswordChangeView
+
 admin.site.site_header = "Backupchecks administration"
 admin.site.site_title = "Backupchecks admin"
 admin.site.index_title = "Settings and data"
@@ -14,6 +16,9 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("backupchecks/favicon.svg"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Every user's own password (the admin's password page is for staff only).
+    path("password/", PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
     path("api/", include("runs.api_urls")),
     path("customers/", include("customers.urls")),

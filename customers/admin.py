@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from backupchecks.admin_hardening import ProjectAdminMixin
+
 from .models import Customer
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["name", "is_active", "job_count", "created_at"]
     list_filter = ["is_active"]
     # Also what autocomplete_fields elsewhere (jobs, Autotask company mappings) search.

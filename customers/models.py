@@ -2,12 +2,14 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from backupchecks.validators import validate_single_line
+
 
 class Customer(models.Model):
     """An MSP's customer whose backup jobs Backupchecks watches."""
 
     #: unique ignoring case ("Acme" and "ACME" are one customer): see Meta.constraints
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     is_active = models.BooleanField("active", default=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

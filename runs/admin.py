@@ -3,6 +3,7 @@ import secrets
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from backupchecks.admin_hardening import ProjectAdminMixin
 from customers.models import Customer
 
 from .examples import curl_line, example_payload
@@ -10,7 +11,7 @@ from .models import BackupJob, IngestToken, Run, hash_token
 
 
 @admin.register(BackupJob)
-class BackupJobAdmin(admin.ModelAdmin):
+class BackupJobAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["name", "customer", "backup_software", "job_type", "schedule", "is_active", "created_at"]
     list_filter = ["is_active", "backup_software", "job_type"]
     search_fields = ["name", "customer__name"]
@@ -35,7 +36,7 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "job", "status", "finished_at", "reviewed_at", "manual_ticket_number"]
     list_filter = ["status", ReviewedFilter, "job__backup_software"]
     search_fields = [
@@ -62,7 +63,7 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestToken)
-class IngestTokenAdmin(admin.ModelAdmin):
+class IngestTokenAdmin(ProjectAdminMixin, admin.ModelAdmin):
     """Tokens for POST /api/runs/. The raw token is generated on save and shown once, in a message.
 
     Only its SHA-256 (`token_hash`) is stored; the hash is never shown. The message travels in Django's

@@ -26,7 +26,8 @@ Decisions (documented for senders, see also the API docstring in runs/api.py):
 * Unknown fields are rejected, so a typo such as `"stauts"` is not silently dropped.
 * Text must be storable: NUL characters and unpaired surrogate escapes (`"\\ud800"`, valid JSON but not
   encodable as UTF-8) are rejected in every field; names and identifiers (customer, job, software, type,
-  schedule, external_id) must also be free of line breaks, tabs and other control characters.
+  schedule, external_id) must also be one line of visible text: no line breaks, tabs, control characters,
+  invisible or direction-changing formatting characters (backupchecks/validators.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from backupchecks.validators import single_line_problem
 from customers.models import Customer
 
 from .models import BackupJob, Run, RunStatus
@@ -63,7 +65,8 @@ _STRING_LIMITS = {
     "job_type": BackupJob._meta.get_field("job_type").max_length,
     "schedule": BackupJob._meta.get_field("schedule").max_length,
     "summary": Run._meta.get_field("summary").max_length,
-    "details": None,
+    # A few MB of log text per run is the sender's job to trim: one such run made list pages slow (issue 12.4).
+    "details": settings.INGEST_MAX_DETAILS_CHARS,
     "external_id": Run._meta.get_field("source_external_id").max_length,
 }
 #: names and identifiers: one line of text. `summary` and `details` may hold whatever the sender reports.
@@ -158,10 +161,6 @@ def _has_lone_surrogate(text):
     return False
 
 
-def _has_control_character(text):
-    return any(unicodedata.category(char) == "Cc" for char in text)
-
-
 def _clean_string(item, name, errors, *, required):
     value = item.get(name)
     if value is None:
@@ -181,8 +180,10 @@ def _clean_string(item, name, errors, *, required):
         # JSON allows "\ud800"; no database can store it (UTF-8 has no encoding for it).
         errors.append((name, "Must be valid Unicode text (contains an unpaired surrogate escape)."))
         return ""
-    if name in _SINGLE_LINE_FIELDS and _has_control_character(value):
-        errors.append((name, "Must not contain line breaks, tabs or other control characters."))
+    if name in _SINGLE_LINE_FIELDS and (problem := single_line_problem(value)):
+        # The same rule as every single-line form field (backupchecks/validators.py): also invisible and
+        # direction-changing characters (U+200B, U+FEFF, U+202E, U+2028), which make look-alike jobs.
+        errors.append((name, problem))
         return ""
     if required and not value:
         errors.append((name, "This field may not be blank."))

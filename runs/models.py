@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from backupchecks.validators import validate_single_line
 from customers.models import Customer
 
 
@@ -13,10 +14,23 @@ class BackupJob(models.Model):
     """One backup job of a customer (a Veeam job, a Synology task, …). Created on first sight by ingestion."""
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="jobs")
-    name = models.CharField(max_length=200)
-    backup_software = models.CharField(max_length=100, blank=True, help_text="Veeam, Synology, NAKIVO, …")
-    job_type = models.CharField("type", max_length=100, blank=True, help_text="Image, file, M365, …")
-    schedule = models.CharField(max_length=200, blank=True, help_text="Free text, e.g. 'daily 22:00'")
+    name = models.CharField(max_length=200, validators=[validate_single_line])
+    backup_software = models.CharField(
+        max_length=100, blank=True, validators=[validate_single_line], help_text="Veeam, Synology, NAKIVO, …"
+    )
+    job_type = models.CharField(
+        "type",
+        max_length=100,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Image, file, M365, …",
+    )
+    schedule = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Free text, e.g. 'daily 22:00'",
+    )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -62,18 +76,27 @@ class Run(models.Model):
     summary = models.CharField(max_length=500, blank=True)
     details = models.TextField(blank=True)
     source_external_id = models.CharField(
-        max_length=200, blank=True, help_text="The sender's id for this run; makes ingestion idempotent."
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="The sender's id for this run; makes ingestion idempotent.",
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     manual_ticket_number = models.CharField(
-        max_length=64, blank=True, help_text="A ticket number typed in by an operator (any PSA)."
+        max_length=64,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="A ticket number typed in by an operator (any PSA).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RunQuerySet.as_manager()
+
+    #: large columns list pages never show (select_related("job__customer") lists); the detail page loads them
+    LIST_DEFERRED = ("details", "job__customer__notes")
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -127,7 +150,11 @@ def hash_token(raw_token):
 class IngestToken(models.Model):
     """A bearer token for POST /api/runs/. Only its SHA-256 is stored; the token is shown once."""
 
-    name = models.CharField(max_length=100, help_text="What sends with this token, e.g. 'Veeam ONE mailer'.")
+    name = models.CharField(
+        max_length=100,
+        validators=[validate_single_line],
+        help_text="What sends with this token, e.g. 'Veeam ONE mailer'.",
+    )
     prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField("active", default=True)

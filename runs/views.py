@@ -44,7 +44,8 @@ def _require_perm(request, perm):
 
 def _safe_next(request, default):
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # Only a path on this site: redirect() would treat a bare word such as "x" as a URL name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -119,7 +120,7 @@ def run_checks(request):
             group["worst_label"] = RunStatus(group["worst_status"]).label
         context.update(page=page, groups=groups, runs=[], run_count=sum(g["run_count"] for g in groups))
     else:
-        runs = queue.runs().select_related("job__customer")
+        runs = queue.runs().select_related("job__customer").defer(*Run.LIST_DEFERRED)
         page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
         page_runs = list(page.object_list)
         prepare_slot("run_list_badges", request, page_runs)
@@ -245,8 +246,8 @@ def run_review(request, pk):
 @view_required
 def job_detail(request, pk):
     """One job and its run history: a strip of the last runs, then a paginated table. Tickets link here."""
-    job = get_object_or_404(BackupJob.objects.select_related("customer"), pk=pk)
-    history = job.runs.select_related("reviewed_by").order_by("-started_at", "-id")
+    job = get_object_or_404(BackupJob.objects.select_related("customer").defer("customer__notes"), pk=pk)
+    history = job.runs.select_related("reviewed_by").defer("details").order_by("-started_at", "-id")
     strip = list(
         job.runs.only("pk", "job_id", "status", "started_at").order_by("-started_at", "-id")[:STRIP_LENGTH]
     )

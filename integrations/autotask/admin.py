@@ -25,6 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from backupchecks.admin_hardening import ProjectAdminMixin
 from integrations.autotask import audit_text
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
@@ -118,7 +119,13 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         return AutotaskSettings.load()
 
     def response_change(self, request, obj):
-        messages.success(request, "The Autotask settings were saved.")
+        result = getattr(request, "_autotask_connection_result", None)
+        tested = (
+            f" Connection tested first: zone {result.zone_name}, database id {result.database_id}."
+            if result
+            else ""
+        )
+        messages.success(request, f"The Autotask settings were saved.{tested}")
         return HttpResponseRedirect(settings_url())
 
     def message_user(self, request, *args, **kwargs):
@@ -176,6 +183,10 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["fields"] = list(SETTINGS_FIELDS)
         form_class = super().get_form(request, obj, change, **kwargs)
+        results = getattr(request, "_autotask_probe_results", None)
+        if results is not None:
+            # the live tests already run outside the save transaction (see changeform_view)
+            form_class = type(form_class.__name__, (form_class,), {"probe_results": results})
         draft = getattr(request, "_autotask_draft", None)
         if not draft:
             return form_class
@@ -223,7 +234,15 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         if request.method == "GET" and self.has_change_permission(request):
             for problem in self._problems_if_enabled():
                 messages.warning(request, f"Autotask is enabled but cannot create tickets: {problem}")
+            warning = configuration.connection_warning(AutotaskSettings.load())
+            if warning:
+                messages.warning(request, warning)
         env_config = AutotaskSettings.load().active_environment()
+        if request.method == "POST" and self.has_change_permission(request) and str(object_id) == "1":
+            # Django runs the whole POST (validation included) in one transaction. The live connection test
+            # a save may need must not hold it: run it first, outside any transaction; the validation inside
+            # the transaction then uses its outcome.
+            request._autotask_probe_results = self._probe_before_save(request)
         extra_context = {
             **(extra_context or {}),
             # the Test connection / Refresh buttons, right under the credentials (see change_form.html)
@@ -243,6 +262,20 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    @sensitive_credentials
+    def _probe_before_save(self, request):
+        """Validate the posted form once without saving and run the live tests it needs: {key: outcome}.
+
+        Outside any transaction (the client refuses to be called inside one). No test is run when the
+        save needs none: disabled, or an already enabled configuration whose credentials did not change.
+        """
+        obj = AutotaskSettings.load()
+        form_class = self.get_form(request, obj, change=True)
+        deferring = type(form_class.__name__, (form_class,), {"defer_probes": True})
+        form = deferring(request.POST, request.FILES, instance=obj)
+        form.is_valid()
+        return {key: form.run_probe(env_config) for key, env_config in form.wanted_probes.items()}
+
     def _problems_if_enabled(self):
         settings = AutotaskSettings.load()
         return configuration.configuration_problems(settings) if settings.enabled else []
@@ -250,6 +283,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     # -- saving + audit --------------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
+        request._autotask_connection_result = form.connection_result
         before = AutotaskSettings.load()
         with transaction.atomic():
             obj.updated_by = request.user if request.user.is_authenticated else None
@@ -433,7 +467,7 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
     """Read-only: who changed or tested the integration, when, and what came of it."""
 
     # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;

@@ -12,3 +12,17 @@ class AutotaskConfig(AppConfig):
         from integrations.autotask import template_content
 
         template_content.register_all()
+
+        from backupchecks.error_reports import register_secret_source
+
+        register_secret_source(stored_secrets)
+
+
+def stored_secrets():
+    """The stored API secrets and Tracking Identifiers, for scrubbing error reports (read when one is built)."""
+    from integrations.autotask.models import EnvironmentConfig
+
+    values = []
+    for secret, integration_code in EnvironmentConfig.objects.values_list("secret", "integration_code"):
+        values += [secret, integration_code]
+    return values

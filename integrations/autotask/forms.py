@@ -10,11 +10,13 @@ or error messages.
 """
 
 import copy
+import hashlib
 
 from django import forms
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
+from backupchecks.validators import validate_single_line
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig, ReferenceKind
 from integrations.autotask.services import configuration, connection
@@ -22,6 +24,8 @@ from integrations.autotask.services import configuration, connection
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
 SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+#: credentials a live probe proves; a changed impersonation resource id needs no probe (writes only)
+LIVE_CREDENTIAL_FIELDS = ("username", "secret", "integration_code")
 MAX_BIG_INTEGER = 2**63 - 1
 
 
@@ -41,7 +45,9 @@ class CredentialsMixin:
     """Fields and helpers shared by the settings form and the Test connection / Refresh buttons."""
 
     def _add_credential_fields(self):
-        self.fields["username"] = forms.CharField(label="API username", max_length=254, required=False)
+        self.fields["username"] = forms.CharField(
+            label="API username", max_length=254, required=False, validators=[validate_single_line]
+        )
         self.fields["secret"] = WriteOnlyField(label="API secret")
         self.fields["clear_secret"] = forms.BooleanField(label="Clear stored secret", required=False)
         self.fields["integration_code"] = WriteOnlyField(label="Tracking Identifier (API integration code)")
@@ -173,9 +179,12 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         instance = self.instance if self.instance.pk else AutotaskSettings.load()
+        #: enabled/environment as stored before this save (ModelForm updates self.instance after clean())
+        self.stored_enabled = instance.enabled
         # The environment whose credentials/defaults this page shows: the stored one.
         self.env_config = EnvironmentConfig.for_environment(instance.environment)
         self.connection_result = None
+        self.wanted_probes = {}
         self._add_credential_fields()
         self._add_default_fields()
         shown = self.env_config.get_environment_display()
@@ -313,7 +322,22 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
                     self.add_error(field, message)
         if self.errors:
             return
-        self._probe(candidate, "enabled")
+        name = env.get_environment_display()
+        if not self.stored_enabled:
+            self._probe(candidate, "enabled", f"Cannot enable: the connection test of the {name} credentials")
+            return
+        changed = [f for f in LIVE_CREDENTIAL_FIELDS if getattr(env, f) != getattr(candidate, f)]
+        if changed:
+            # Already enabled: new credentials must work before they replace ones that (last) worked.
+            labels = ", ".join(str(self.fields[f].label) for f in changed)
+            self._probe(
+                candidate,
+                "enabled",
+                f"Not saved: the integration is enabled, so the changed {name} credentials ({labels}) were "
+                "tested first, and that connection test",
+            )
+        # Otherwise an already enabled and tested configuration: saving ticket defaults, the base URL or the
+        # impersonation resource needs no live call (and works while Autotask is down).
 
     def _validate_switch_while_enabled(self, target_env, cleaned):
         """Switching environment while enabled: the other environment's *stored* set must be usable."""
@@ -340,23 +364,63 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             )
             return
         if not self.errors:
-            self._probe(other, "environment")
+            self._probe(
+                other,
+                "environment",
+                f"Cannot switch to {name} while enabled: the connection test of its stored credentials",
+            )
 
-    def _probe(self, env_config, error_field):
+    # -- the live connection test, outside any database transaction --------------------------------------
+
+    #: The admin validates the form twice: once outside any transaction with `defer_probes` (the form lists
+    #: the probes it needs in `wanted_probes`; the admin runs them), then inside Django's save transaction
+    #: with `probe_results` filled in. A form used on its own (commands, tests) probes live in clean().
+    defer_probes = False
+    probe_results = None
+
+    @staticmethod
+    @sensitive_variables("env_config", "material")
+    def probe_key(env_config):
+        """Identifies the credentials a probe used, without keeping them in readable form."""
+        material = "\x1f".join(
+            [env_config.environment, env_config.username, env_config.secret, env_config.integration_code]
+        )
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @staticmethod
+    def run_probe(env_config):
+        """The live test (≤ 2 API calls): a ConnectionResult, or the AutotaskError it raised."""
         try:
-            result = connection.probe(connection.credentials_for(env_config))
+            return connection.probe(connection.credentials_for(env_config))
         except AutotaskError as exc:
-            self.add_error(error_field, f"Cannot enable: the connection test failed. {exc}")
+            return exc
+
+    def _probe(self, env_config, error_field, attempted):
+        """Require a successful live connection test of `env_config`; `attempted` starts the error text."""
+        key = self.probe_key(env_config)
+        if self.probe_results is not None:
+            outcome = self.probe_results.get(key)
+            if outcome is None:
+                # Never probe from inside the admin's save transaction: a slow Autotask would hold it.
+                self.add_error(error_field, "The settings changed while they were being saved; save again.")
+                return
+        elif self.defer_probes:
+            self.wanted_probes[key] = copy.copy(env_config)
             return
-        if env_config.database_id is not None and result.database_id != env_config.database_id:
+        else:
+            outcome = self.run_probe(env_config)
+        if isinstance(outcome, AutotaskError):
+            self.add_error(error_field, f"{attempted} failed. Nothing was saved. {outcome}")
+            return
+        if env_config.database_id is not None and outcome.database_id != env_config.database_id:
             self.add_error(
                 error_field,
-                f"Cannot enable: these credentials reach Autotask database {result.database_id}, but the "
-                f"reference data is from database {env_config.database_id}. Refresh reference data and "
-                "choose the ticket defaults again.",
+                f"{attempted} reached Autotask database {outcome.database_id}, but the reference data is "
+                f"from database {env_config.database_id}. Refresh reference data and choose the ticket "
+                "defaults again.",
             )
             return
-        self.connection_result = result
+        self.connection_result = outcome
 
     # -- saving ----------------------------------------------------------------------------------------
 

@@ -198,7 +198,8 @@ def test_hostile_text_is_reported_printably_and_nothing_is_written(acme, tmp_pat
     report = raw_err.getvalue().decode("utf-8")
     assert "\x1b" not in report
     assert "line 2, status: Unknown status '\\ud83d'" in report
-    assert "line 3, job: Must not contain line breaks, tabs or other control characters." in report
+    assert "line 3, job: Must be one line of visible text: no line breaks, tabs, control characters" in report
+    assert "(found U+001B)" in report
     assert "line 4, customer: Unknown customer 'Nobody\\x1b[31m'." in report
     assert "invalid 3 (lines 2, 3, 4)" in report
     assert counts() == (0, 0)

@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F
+from django.test import RequestFactory
 from django.utils import timezone
 
 from customers.models import Customer
@@ -135,7 +136,7 @@ def test_demo_users_get_their_groups_and_working_passwords(tmp_path):
     expected_groups = {"admin": ["Admin"], "operator": ["Operator"], "viewer": ["Viewer"]}
     for username, password in lines.items():
         assert password in output  # printed for the person running the demo
-        user = authenticate(username=username, password=password)
+        user = authenticate(RequestFactory().post("/login/"), username=username, password=password)
         assert user is not None, username
         assert list(user.groups.values_list("name", flat=True)) == expected_groups[username]
     admin = User.objects.get(username="admin")

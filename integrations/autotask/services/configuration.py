@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from integrations.autotask.models import AutotaskSettings, ReferenceKind, ReferenceValue
 
@@ -43,11 +44,19 @@ CREDENTIAL_LABELS = {
 # --- Backupchecks base URL ----------------------------------------------------------------------------
 
 
+#: characters a base URL may contain (RFC 3986 path characters; no quotes, angle brackets, spaces or
+#: backslashes: the URL is written into every ticket and into links)
+_BASE_URL_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&()*+,;=:@/%]*")
+_BASE_URL_HOST_CHARS = re.compile(r"[A-Za-z0-9\-.:\[\]]+")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def normalise_base_url(value):
     """Return the base URL without trailing slashes, or raise ValidationError.
 
-    Absolute http/https URL with a host, no user name or password, no query string and no fragment
-    ("" stays "").
+    A real http(s) origin plus an optional path: scheme http or https, a valid host name or IP address, an
+    optional port 1–65535, no user name or password, no query string or fragment, and only RFC 3986 path
+    characters (no `<`, `>`, `"`, `'`, spaces or backslashes; `%` only as a %XX escape). "" stays "".
     """
     value = (value or "").strip()
     if not value:
@@ -65,6 +74,22 @@ def normalise_base_url(value):
     if "@" in parts.netloc:
         # It ends up in every ticket: a user name or password there would be shown to every reader.
         raise ValidationError("The base URL may not contain a user name or password.", code="userinfo")
+    if (
+        not _BASE_URL_HOST_CHARS.fullmatch(parts.netloc)
+        or not _BASE_URL_PATH_CHARS.fullmatch(parts.path)
+        or _BAD_PERCENT.search(value)
+    ):
+        raise ValidationError(
+            "The base URL may only contain letters, digits and - . _ ~ ! $ & ( ) * + , ; = : @ / and %XX "
+            "escapes (no spaces, quotes or angle brackets).",
+            code="characters",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValidationError("The port must be a number from 1 to 65535.", code="port")
     URLValidator(schemes=["http", "https"])(value)
     return value.rstrip("/")
 
@@ -249,6 +274,30 @@ def configuration_problems(settings=None):
         ).values():
             problems.append(f"Ticket defaults ({env_name}): {message}")
     return problems
+
+
+def connection_warning(settings=None):
+    """A warning sentence when the integration is enabled but its last connection test failed, else None.
+
+    Not a configuration problem (Autotask may only be down for a while, and saving the settings does not
+    need it): ticket actions are still attempted. Database only.
+    """
+    settings = settings or AutotaskSettings.load()
+    if not settings.enabled:
+        return None
+    env_config = settings.active_environment()
+    if env_config.last_test_ok is not False:
+        return None
+    when = (
+        timezone.localtime(env_config.last_tested_at).strftime("%Y-%m-%d %H:%M")
+        if env_config.last_tested_at
+        else "recently"
+    )
+    return (
+        f"Autotask is enabled, but the last connection test ({env_config.get_environment_display()}, {when}) "
+        f"failed: {env_config.last_test_message} Ticket actions will fail until Autotask answers again; "
+        "use Test connection on the Autotask settings page to check."
+    )
 
 
 # --- sensible defaults (demo set-up) ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
+from django.db import connections
 from django.utils import timezone
 
 from integrations.autotask.client import AutotaskClient, Credentials
@@ -49,7 +51,33 @@ def credentials_for(env_config):
     )
 
 
-def build_client(credentials, *, timeout=30.0):
+class CalledInsideTransaction(RuntimeError):
+    """A programming error: an Autotask client was built while a database transaction is open."""
+
+
+def assert_no_transaction():
+    """Raise CalledInsideTransaction when any database connection is inside `transaction.atomic()`.
+
+    A slow Autotask must never hold a database lock (on SQLite the whole database): claim in one short
+    transaction, call Autotask outside it, record the outcome in another. The atomic blocks a test case
+    wraps around each test (pytest-django's `db`) do not count.
+    """
+    for conn in connections.all(initialized_only=True):
+        if any(not block._from_testcase for block in conn.atomic_blocks):
+            raise CalledInsideTransaction(
+                "An Autotask call must not run inside a database transaction (it would hold the lock while "
+                "Autotask answers). Call Autotask before or after the transaction."
+            )
+
+
+def build_client(credentials, *, timeout=None):
+    """An AutotaskClient for `credentials`. Raises CalledInsideTransaction inside `transaction.atomic()`.
+
+    `timeout` (seconds per HTTP request) defaults to settings.AUTOTASK_TIMEOUT_SECONDS (30).
+    """
+    assert_no_transaction()
+    if timeout is None:
+        timeout = getattr(django_settings, "AUTOTASK_TIMEOUT_SECONDS", 30.0)
     transport = _transport_factory() if _transport_factory else None
     return AutotaskClient(credentials, transport=transport, timeout=timeout, **_client_options)
 

@@ -4,7 +4,7 @@ from django import template
 from django.urls import reverse
 
 from integrations.autotask.models import AutotaskSettings
-from integrations.autotask.services.configuration import configuration_problems
+from integrations.autotask.services.configuration import configuration_problems, connection_warning
 
 register = template.Library()
 
@@ -21,5 +21,6 @@ def autotask_configuration_warning(context):
         return {"problems": []}
     return {
         "problems": configuration_problems(settings),
+        "connection_warning": connection_warning(settings),
         "settings_url": reverse("admin:autotask_autotasksettings_change", args=[1]),
     }

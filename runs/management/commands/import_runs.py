@@ -5,6 +5,9 @@ is invalid, every invalid line is listed with its line number and nothing is wri
 is safe: runs already present (same job and external_id) are counted, not duplicated. Blank lines are
 skipped. FILE may be `-` for standard input.
 
+Per-field limits are the API's: at most INGEST_MAX_DETAILS_CHARS of details, and a line may not be longer
+than the API's request body limit (INGEST_MAX_BODY_BYTES).
+
 Exit codes: 0 imported (or nothing to do), 1 invalid lines (nothing written), 2 the file cannot be read.
 """
 
@@ -12,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -105,6 +109,10 @@ class Command(BaseCommand):
     @staticmethod
     def _parse_line(line):
         """(decoded JSON value, None) or (None, error message)."""
+        limit = settings.INGEST_MAX_BODY_BYTES
+        if len(line) > limit:
+            # The API's body limit, per line: the same runs are accepted on both paths.
+            return None, f"Line is longer than {limit} bytes (the API's request limit); not read."
         try:
             return json.loads(line.decode("utf-8-sig")), None  # files saved with a BOM are fine
         except UnicodeDecodeError:

@@ -94,7 +94,7 @@ def test_enabling_requires_a_tested_connection(admin_client, sim, db):
 
 def test_enabling_requires_a_successful_connection_test_at_save_time(admin_client, sandbox_tested):
     errors = errors_of(post(admin_client, secret="wrong-secret"))
-    assert "Cannot enable: the connection test failed." in errors["enabled"]
+    assert "Cannot enable: the connection test of the Sandbox credentials failed." in errors["enabled"]
     assert "wrong-secret" not in errors["enabled"]
     assert AutotaskSettings.load().enabled is False
     assert EnvironmentConfig.for_environment("sandbox").secret != "wrong-secret"
@@ -114,7 +114,7 @@ def test_enabling_refused_when_the_credentials_reach_another_tenant(admin_client
     env.database_id = 1234
     env.save()
     errors = errors_of(post(admin_client))
-    assert "reach Autotask database 29690015" in errors["enabled"]
+    assert "reached Autotask database 29690015" in errors["enabled"]
     assert "Refresh reference data" in errors["enabled"]
 
 
@@ -173,3 +173,55 @@ def test_a_translated_internal_visibility_is_accepted(admin_client, sandbox_test
     response = post(admin_client, enabled=None, note_publish_id=2)
     assert response.status_code == 302, errors_of(response)
     assert EnvironmentConfig.for_environment("sandbox").note_publish_id == 2
+
+
+# --- issue 12.12: the base URL is a real http(s) origin + optional path ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://bc.example.com:99999",
+        "https://bc.example.com:0",
+        "https://bc.example.com:-1",
+        "https://bc.example.com:http",
+        'https://bc.example.com/a"b',
+        "https://bc.example.com/<script>",
+        "https://bc.example.com/a>b",
+        "https://bc.example.com/a'b",
+        "https://bc.example.com/a b",
+        "https://bc.example.com/a\\b",
+        "https://bc.example.com/%zz",
+        "https://bc.example.com/\u202eevil",
+        "https://<bc>.example.com",
+        "https://bc.example.com/a`b",
+    ],
+)
+def test_base_url_refuses_bad_ports_and_characters(value):
+    from django.core.exceptions import ValidationError
+
+    from integrations.autotask.services.configuration import normalise_base_url
+
+    with pytest.raises(ValidationError):
+        normalise_base_url(value)
+
+
+@pytest.mark.parametrize(
+    "value,stored",
+    [
+        ("https://bc.example.com", "https://bc.example.com"),
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        ("https://bc.example.com:1/checks/", "https://bc.example.com:1/checks"),
+        ("https://bc.example.com:65535/a%20b/c-d_e.f~g", "https://bc.example.com:65535/a%20b/c-d_e.f~g"),
+        ("https://[2001:db8::1]:8443/bc", "https://[2001:db8::1]:8443/bc"),
+    ],
+)
+def test_base_url_accepts_origins_with_a_path(value, stored):
+    from integrations.autotask.services.configuration import normalise_base_url
+
+    assert normalise_base_url(value) == stored
+
+
+def test_base_url_with_a_bad_port_is_a_field_error_on_the_page(admin_client, sandbox_tested):
+    errors = errors_of(post(admin_client, base_url="https://bc.example.com:99999"))
+    assert "port" in errors["base_url"]

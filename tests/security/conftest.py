@@ -1,0 +1,34 @@
+"""Fixtures for the security and reliability suites (issue 12): users of every role, the simulator."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from runs.roles import ADMIN, OPERATOR, VIEWER
+from tests.unit.autotask_settings.conftest import (  # noqa: F401 - fixtures re-used here
+    admin_client,
+    admin_user,
+    enabled_sandbox,
+    sandbox_tested,
+    sim,
+)
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def make_user(username, group=None, **extra):
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def role_users(db):
+    """{role: user} for every role the permission matrix checks (anonymous is None)."""
+    return {
+        "anonymous": None,
+        "viewer": make_user("m-viewer", VIEWER),
+        "operator": make_user("m-operator", OPERATOR),
+        "staff_admin": make_user("m-admin", ADMIN, is_staff=True),
+        "superuser": make_user("m-root", is_staff=True, is_superuser=True),
+    }
