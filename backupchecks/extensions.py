@@ -22,6 +22,7 @@ SLOTS = {
     "run_list_badges": "Run",  # one cell in each Run Checks row
     "job_detail_panels": "BackupJob",
     "customer_detail_panels": "Customer",
+    "customer_list_badges": "Customer",  # inline after the name in each customer list row
 }
 
 

@@ -418,3 +418,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Phase 3: the Customer admin with the Autotask company mapping (re-registers customers.admin.CustomerAdmin).
+from integrations.autotask import admin_mapping  # noqa: E402,F401
