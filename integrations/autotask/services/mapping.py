@@ -454,7 +454,7 @@ def _apply(mapping, found, now):
 
 def _record_batch(batch, found_by_id, now, user, environment):
     """Store one batch's outcome in one short transaction; returns (statuses, changes)."""
-    statuses, changes = [], 0
+    statuses = []
     with transaction.atomic():
         # Re-read under lock: a person may have unmapped or re-mapped a customer meanwhile; only rows that
         # still point at the company we asked about are updated.
@@ -464,7 +464,7 @@ def _record_batch(batch, found_by_id, now, user, environment):
             .filter(pk__in=[m.pk for m in batch])
             .select_related("customer")
         }
-        to_update = []
+        changed, checked_pks = [], []
         for asked in batch:
             mapping = current.get(asked.pk)
             if mapping is None or (mapping.company_id, mapping.database_id) != (
@@ -473,10 +473,10 @@ def _record_batch(batch, found_by_id, now, user, environment):
             ):
                 continue
             change = _apply(mapping, found_by_id.get(mapping.company_id), now)
-            to_update.append(mapping)
+            checked_pks.append(mapping.pk)
             statuses.append(mapping.status)
             if change:
-                changes += 1
+                changed.append(mapping)
                 AuditEvent.record(
                     "mapping_status",
                     user=user,
@@ -486,9 +486,12 @@ def _record_batch(batch, found_by_id, now, user, environment):
                     database_id=mapping.database_id,
                     **change,
                 )
-        CompanyMapping.objects.bulk_update(
-            to_update, ["company_name", "previous_name", "status", "last_checked_at"], batch_size=500
-        )
+        # Usually nothing changed: one UPDATE for the check time, and a row-by-row save only for changes
+        # (Django's bulk_update builds a CASE per field and row, which is slow for 500 rows).
+        CompanyMapping.objects.filter(pk__in=checked_pks).update(last_checked_at=now)
+        for mapping in changed:
+            mapping.save(update_fields=["company_name", "previous_name", "status"])
+        changes = len(changed)
     return statuses, changes
 
 
