@@ -32,7 +32,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mappings", type=int, default=1200, help="mappings to check (default: %(default)s)")
     parser.add_argument("--latency-ms", default="0,200", help="simulated latencies (default: %(default)s)")
-    parser.add_argument("--customers", default="200,2000", help="mapped customers for the list pages")
+    parser.add_argument("--customers", default="1200,2000", help="mapped customers for the list pages")
     parser.add_argument(
         "--requests", type=int, default=20, help="timed requests per page (default: %(default)s)"
     )
