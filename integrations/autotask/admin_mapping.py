@@ -20,7 +20,13 @@ from customers.admin import CustomerAdmin
 from customers.models import Customer
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.messages import operator_message
-from integrations.autotask.models import AutotaskSettings, CompanyMapping, Environment, MappingStatus
+from integrations.autotask.models import (
+    AutotaskSettings,
+    CompanyMapping,
+    Environment,
+    EnvironmentConfig,
+    MappingStatus,
+)
 from integrations.autotask.services import ActionRefused
 from integrations.autotask.services import mapping as mapping_service
 
@@ -39,10 +45,9 @@ STATUS_STYLE = {
 
 
 def active_tenant():
-    """(environment, database id or None) of the active Autotask environment. Two queries."""
-    settings = AutotaskSettings.load()
-    env_config = settings.active_environment()
-    return settings.environment, env_config.database_id
+    """(environment, database id or None) of the active Autotask environment. Two queries, no writes."""
+    tenant = mapping_service.active_tenant()
+    return tenant.environment, tenant.database_id
 
 
 def can_map(user):
@@ -218,8 +223,11 @@ class MappedCustomerAdmin(CustomerAdmin):
 
 def mapping_panel_context(request, customer):
     """What the customer's change page shows about its mappings. Database only (a few queries)."""
-    settings = AutotaskSettings.load()
-    env_config = settings.active_environment()
+    # Read only (a GET page): the settings rows are not created here.
+    settings = AutotaskSettings.objects.filter(pk=1).first() or AutotaskSettings()
+    env_config = EnvironmentConfig.objects.filter(
+        environment=settings.environment
+    ).first() or EnvironmentConfig(environment=settings.environment)
     mappings = {
         m.environment: m for m in CompanyMapping.objects.filter(customer=customer).select_related("mapped_by")
     }
@@ -234,7 +242,7 @@ def mapping_panel_context(request, customer):
         "mapping": active,
         "status": mapping_service.effective_status(active, env_config.database_id),
         "other_mappings": others,
-        "problems": mapping_service.mapping_problems(settings),
+        "problems": mapping_service.mapping_problems(settings, env_config),
         "can_map": can_map(request.user),
         "min_chars": mapping_service.SEARCH_MIN_CHARS,
     }

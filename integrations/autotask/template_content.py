@@ -21,18 +21,18 @@ class MappingExtension(TemplateExtension):
 
     def _load(self, request, customers):
         """Settings + the mappings of `customers` in the active environment (3 queries), kept on the request."""
-        from integrations.autotask.models import AutotaskSettings, CompanyMapping
+        from integrations.autotask.models import CompanyMapping
+        from integrations.autotask.services.mapping import active_tenant
 
-        settings = AutotaskSettings.load()
-        loaded = {"enabled": settings.enabled, "customer_ids": {c.pk for c in customers}, "mappings": {}}
-        if settings.enabled:
-            env_config = settings.active_environment()
-            loaded["database_id"] = env_config.database_id
-            loaded["environment"] = env_config.get_environment_display()
+        tenant = active_tenant()  # never writes: these are GET pages
+        loaded = {"enabled": tenant.enabled, "customer_ids": {c.pk for c in customers}, "mappings": {}}
+        if tenant.enabled:
+            loaded["database_id"] = tenant.database_id
+            loaded["environment"] = tenant.environment_label
             loaded["mappings"] = {
                 m.customer_id: m
                 for m in CompanyMapping.objects.filter(
-                    environment=settings.environment, customer__in=loaded["customer_ids"]
+                    environment=tenant.environment, customer__in=loaded["customer_ids"]
                 )
             }
         if request is not None:

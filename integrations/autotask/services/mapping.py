@@ -90,7 +90,7 @@ class MappingCheckResult:
 # --- preconditions ----------------------------------------------------------------------------------
 
 
-def mapping_problems(settings=None):
+def mapping_problems(settings=None, env_config=None):
     """Why mappings cannot be searched, made or checked now, as operator sentences; [] when they can.
 
     Database only (never the API): the integration enabled, the active environment's credentials
@@ -103,7 +103,7 @@ def mapping_problems(settings=None):
             "The Autotask integration is disabled: enable it under Extensions & Integrations → Autotask "
             "(no Autotask call is made while it is disabled)."
         ]
-    env_config = settings.active_environment()
+    env_config = env_config or settings.active_environment()
     env_name = env_config.get_environment_display()
     if not env_config.has_credentials:
         return [
@@ -148,6 +148,32 @@ def _customer_label(customer):
 
 
 # --- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveTenant:
+    """What pages need to know about the active Autotask tenant, read without writing anything."""
+
+    enabled: bool
+    environment: str
+    environment_label: str
+    #: from the last successful connection test; None = never tested
+    database_id: int | None
+
+
+def active_tenant():
+    """The active environment and its database id. Two queries, no writes (safe for GET pages: unlike
+    `AutotaskSettings.load()` it never creates the settings rows)."""
+    from integrations.autotask.models import Environment, EnvironmentConfig
+
+    settings = AutotaskSettings.objects.filter(pk=1).first() or AutotaskSettings()
+    env_config = EnvironmentConfig.objects.filter(environment=settings.environment).first()
+    return ActiveTenant(
+        enabled=settings.enabled,
+        environment=settings.environment,
+        environment_label=Environment(settings.environment).label,
+        database_id=env_config.database_id if env_config else None,
+    )
 
 
 def mapping_for(customer):

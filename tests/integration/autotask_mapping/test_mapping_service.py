@@ -359,3 +359,32 @@ def test_check_failure_keeps_earlier_batches_and_is_audited(production, sim):
     assert updated.count() == 500 and not updated.filter(last_checked_at=None).exists()
     assert CompanyMapping.objects.filter(last_checked_at=None).count() == 100
     assert AuditEvent.objects.filter(action="check_mappings", outcome="failed").exists()
+
+
+def test_concurrent_mapping_of_one_company_is_refused_naming_the_winner(
+    sandbox, sim, customer, other_customer, monkeypatch
+):
+    """The race the pre-check cannot see: another person's mapping commits between the check and the save.
+    The database constraint refuses the second one, which becomes an ActionRefused naming the winner."""
+    company = sandbox_company(sim)
+    real_conflict = svc._conflict
+    calls = []
+
+    def conflict_after_race(*args):
+        calls.append(args)
+        if len(calls) == 1:  # the pre-check ran before the other mapping committed
+            CompanyMapping.objects.create(
+                customer=other_customer,
+                environment="sandbox",
+                database_id=SANDBOX_DB,
+                company_id=company["id"],
+                company_name=company["companyName"],
+            )
+            return None
+        return real_conflict(*args)
+
+    monkeypatch.setattr(svc, "_conflict", conflict_after_race)
+    with pytest.raises(ActionRefused, match="Harbor Logistics B.V.") as info:
+        svc.map_customer(customer, company["id"])
+    assert info.value.code == "already_mapped"
+    assert list(CompanyMapping.objects.values_list("customer_id", flat=True)) == [other_customer.pk]
