@@ -48,6 +48,7 @@ class MappingExtension(TemplateExtension):
         if not loaded["enabled"]:
             return ""
         mapping = loaded["mappings"].get(customer.pk)
+        status = effective_status(mapping, loaded["database_id"])
         user = getattr(request, "user", None)
         can_map = bool(user and user.is_staff and user.has_perm("autotask.map_company"))
         return self.render_template(
@@ -55,7 +56,8 @@ class MappingExtension(TemplateExtension):
             {
                 "customer": customer,
                 "mapping": mapping,
-                "status": effective_status(mapping, loaded["database_id"]),
+                "status": status,
+                "status_label": status.label if status else "",
                 "environment": loaded["environment"],
                 "change_url": reverse("admin:customers_customer_change", args=[customer.pk])
                 if can_map
