@@ -388,3 +388,22 @@ def test_concurrent_mapping_of_one_company_is_refused_naming_the_winner(
         svc.map_customer(customer, company["id"])
     assert info.value.code == "already_mapped"
     assert list(CompanyMapping.objects.values_list("customer_id", flat=True)) == [other_customer.pk]
+
+
+def test_renamed_back_before_acknowledging_is_ok_again(sandbox, sim, customer):
+    company = sandbox_company(sim)
+    svc.map_customer(customer, company["id"])
+    sim.rename_company(SANDBOX_DB, company["id"], "Temporary Name")
+    svc.check_mappings()
+    sim.rename_company(SANDBOX_DB, company["id"], company["companyName"])
+    svc.check_mappings()
+    mapping = CompanyMapping.objects.get()
+    assert (mapping.status, mapping.company_name, mapping.previous_name) == ("ok", company["companyName"], "")
+
+
+def test_missing_company_that_comes_back_is_ok_again(sandbox, sim, customer):
+    company = sandbox_company(sim)
+    svc.map_customer(customer, company["id"])
+    CompanyMapping.objects.update(status="missing")
+    assert svc.check_mappings().counts["ok"] == 1
+    assert CompanyMapping.objects.get().status == "ok"
