@@ -298,7 +298,7 @@ def map_customer(customer, company_id, *, user=None):
     """
     if isinstance(company_id, bool) or not isinstance(company_id, int) or company_id < 0:
         raise ActionRefused("An Autotask company id is a whole number.", code="invalid_company_id")
-    settings, env_config = _tenant()
+    _, env_config = _tenant()
     environment, database_id = env_config.environment, env_config.database_id
     other = _conflict(environment, database_id, company_id, customer)
     if other is not None:
@@ -580,7 +580,7 @@ def check_mappings(customers=None, *, user=None, progress=None):
     Idempotent: a second check with nothing changed in Autotask changes nothing but `last_checked_at`.
     Raises ActionRefused (zero calls) when disabled or not configured; AutotaskError (audited) on failure.
     """
-    settings, env_config = _tenant()
+    _, env_config = _tenant()
     environment, database_id = env_config.environment, env_config.database_id
     mappings = CompanyMapping.objects.filter(environment=environment).order_by("company_id", "pk")
     if customers is not None:
@@ -685,7 +685,7 @@ def suggest_companies(customers, *, per_customer=3):
     first significant word — to stay within Autotask's 500 per query); each call reads up to 500 companies.
     Read-only. Raises ActionRefused (zero calls) when disabled or not configured; AutotaskError on failure.
     """
-    settings, env_config = _tenant()
+    _, env_config = _tenant()
     environment, database_id = env_config.environment, env_config.database_id
     mapped_customer_ids = set(
         CompanyMapping.objects.filter(environment=environment).values_list("customer_id", flat=True)
