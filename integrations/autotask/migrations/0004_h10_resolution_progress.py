@@ -6,31 +6,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('autotask', '0003_mapping_tickets'),
+        ("autotask", "0003_mapping_tickets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='autotaskticket',
-            name='resolution_claimed_at',
+            model_name="autotaskticket",
+            name="resolution_claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='autotaskticket',
-            name='resolution_claimed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="autotaskticket",
+            name="resolution_claimed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='autotaskticket',
-            name='resolution_error',
+            model_name="autotaskticket",
+            name="resolution_error",
             field=models.CharField(blank=True, max_length=1000),
         ),
         migrations.AddField(
-            model_name='autotaskticket',
-            name='resolution_step',
-            field=models.CharField(blank=True, choices=[('', '—'), ('claimed', 'Being resolved'), ('note_unknown', 'Note may have been added'), ('note_written', 'Note added; status not yet set')], default='', max_length=20),
+            model_name="autotaskticket",
+            name="resolution_step",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "—"),
+                    ("claimed", "Being resolved"),
+                    ("note_unknown", "Note may have been added"),
+                    ("note_written", "Note added; status not yet set"),
+                ],
+                default="",
+                max_length=20,
+            ),
         ),
     ]
