@@ -82,6 +82,12 @@ class ResolutionExtension(TemplateExtension):
                 .values_list("ticket_id", "n")
             )
             data["shared"].update(dict(counts))
+        statuses = {t.status_id for t in data["tickets"].values() if t.status_id is not None}
+        if statuses:
+            from integrations.autotask.models import ReferenceKind, ReferenceValue
+
+            rows = ReferenceValue.objects.filter(kind=ReferenceKind.STATUS, value__in=statuses)
+            data["status_labels"] = {(r.environment, r.database_id, r.value): r.label for r in rows}
 
     def run_list_badges(self, request, run):
         context = self._context(request, run)
@@ -100,7 +106,11 @@ class ResolutionExtension(TemplateExtension):
         if context is None:
             return ""
         data = self._data(request, [run])
-        context["runs_on_ticket"] = data["shared"].get(context["ticket"].pk, 1)
+        ticket = context["ticket"]
+        context["runs_on_ticket"] = data["shared"].get(ticket.pk, 1)
+        context["status_label"] = data.get("status_labels", {}).get(
+            (ticket.environment, ticket.database_id, ticket.status_id), ""
+        )
         return self.render_template("autotask/inc/resolution_panel.html", context, request)
 
 
