@@ -760,10 +760,13 @@ def _store_batch(batch, found, env_config, user):
                     },
                 )
             )
-        changed.append(ticket)
+            changed.append(ticket)
     with transaction.atomic():
+        # One UPDATE for the check time of the whole batch; a CASE-per-row bulk update only for the
+        # (usually few) tickets whose status or problem flag changed.
+        AutotaskTicket.objects.filter(pk__in=[t.pk for t in batch]).update(status_checked_at=now)
         AutotaskTicket.objects.bulk_update(
-            changed, ["status_id", "is_complete", "sync_problem", "status_checked_at"], batch_size=500
+            changed, ["status_id", "is_complete", "sync_problem"], batch_size=100
         )
         AuditEvent.objects.bulk_create(events, batch_size=500)
     return counts

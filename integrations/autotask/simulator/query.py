@@ -43,6 +43,7 @@ class Query:
         if not isinstance(body, dict):
             raise QueryError("The query body must be a JSON object.")
         self.entity = entity
+        self._list_values = {}  # id(filter item) -> its coerced `in`/`notIn` values (a set when hashable)
         self.strict_booleans = strict_booleans
         self.fold = str.lower if case_insensitive_strings else str
         filters = ci_get(body, "filter")
@@ -142,7 +143,14 @@ class Query:
             return actual is None or actual == ""
         value = ci_get(item, "value")
         if op in LIST_OPS:
-            wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
+            wanted = self._list_values.get(id(item))
+            if wanted is None:  # coerced once per query, not once per record
+                wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
+                try:
+                    wanted = set(wanted)
+                except TypeError:
+                    pass
+                self._list_values[id(item)] = wanted
             hit = actual is not None and _norm(actual, data_type, self.fold) in wanted
             return hit if op == "in" else not hit
         wanted = _coerce(value, data_type, self.strict_booleans, self.fold)
