@@ -285,7 +285,11 @@ def _claim(ticket_pk, user):
     """Take the resolution claim. Returns (ticket, previous_step) or (ticket, None) when it is resolved."""
     now = timezone.now()
     with transaction.atomic():
-        ticket = AutotaskTicket.objects.select_for_update().select_related("resolved_by").get(pk=ticket_pk)
+        ticket = (
+            AutotaskTicket.objects.select_for_update(of=("self",))
+            .select_related("resolved_by")
+            .get(pk=ticket_pk)
+        )
         if ticket.resolution_outcome:
             return ticket, None
         step = ticket.resolution_step
@@ -304,10 +308,23 @@ def _claim(ticket_pk, user):
             previous = ResolutionStep.NOTE_UNKNOWN
         else:
             previous = ResolutionStep.NONE
+        claimer = user if getattr(user, "is_authenticated", False) else None
+        # Compare-and-set on what was read: exact on SQLite too, where select_for_update() is a no-op and
+        # a concurrent attempt may have claimed the row since.
+        taken = AutotaskTicket.objects.filter(
+            pk=ticket.pk, resolution_step=step, resolution_claimed_at=claimed_at, resolution_outcome=""
+        ).update(
+            resolution_step=ResolutionStep.CLAIMED, resolution_claimed_at=now, resolution_claimed_by=claimer
+        )
+        if not taken:
+            raise ActionRefused(
+                f"Ticket {ticket.ticket_number} is being resolved right now by someone else; wait a moment "
+                "and reload the run.",
+                code="being_resolved",
+            )
         ticket.resolution_step = ResolutionStep.CLAIMED
         ticket.resolution_claimed_at = now
-        ticket.resolution_claimed_by = user if getattr(user, "is_authenticated", False) else None
-        ticket.save(update_fields=["resolution_step", "resolution_claimed_at", "resolution_claimed_by"])
+        ticket.resolution_claimed_by = claimer
     return ticket, previous
 
 

@@ -1,5 +1,6 @@
 """The Autotask REST query language (reference §4): parsing, validation and evaluation of filters."""
 
+import contextlib
 from datetime import UTC, datetime
 
 MAX_PAGE_SIZE = 500
@@ -146,10 +147,8 @@ class Query:
             wanted = self._list_values.get(id(item))
             if wanted is None:  # coerced once per query, not once per record
                 wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
-                try:
+                with contextlib.suppress(TypeError):  # unhashable values stay a list
                     wanted = set(wanted)
-                except TypeError:
-                    pass
                 self._list_values[id(item)] = wanted
             hit = actual is not None and _norm(actual, data_type, self.fold) in wanted
             return hit if op == "in" else not hit

@@ -143,3 +143,15 @@ def writes(simulator):
         for r in simulator.requests
         if r.method in ("POST", "PATCH", "PUT", "DELETE") and r.operation in ("write", "children")
     ]
+
+
+@pytest.fixture
+def roles(db):
+    """The role groups again: a transactional test's flush empties what the data migrations created."""
+    from django.contrib.auth.models import Group, Permission
+
+    from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
+    from runs.roles import ROLE_PERMISSIONS, sync_role_permissions
+
+    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
+    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)

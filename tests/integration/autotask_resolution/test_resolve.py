@@ -351,7 +351,7 @@ def test_an_attempt_in_progress_blocks_a_second_one_until_its_lease_expires(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_autotask_call_runs_inside_a_database_transaction(sim, ticketed_run, operator):
+def test_no_autotask_call_runs_inside_a_database_transaction(sim, roles, ticketed_run, operator):
     run, ticket = ticketed_run()
     in_transaction = []
 
@@ -366,3 +366,35 @@ def test_no_autotask_call_runs_inside_a_database_transaction(sim, ticketed_run, 
     resolve_ticket_for_run(run, user=operator)
 
     assert len(in_transaction) >= 7 and not any(in_transaction)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_resolving_at_once_write_one_note(sim, roles, ticketed_run, operator, staff_admin):
+    import threading
+
+    from django.db import connections
+
+    if db_connection.vendor != "postgresql":
+        pytest.skip("the in-memory SQLite test database locks whole tables across threads; run on PostgreSQL")
+    run, ticket = ticketed_run()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def resolve(user):
+        barrier.wait()
+        try:
+            outcomes.append(resolve_ticket_for_run(run, user=user).outcome)
+        except ActionRefused as exc:
+            outcomes.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=resolve, args=(user,)) for user in (operator, staff_admin)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) in (["being_resolved", "closed"], ["closed", "closed"])
+    assert len(our_notes(sim, ticket)) == 1
+    assert sum(1 for r in sim.requests if r.operation == "children") == 1
