@@ -9,9 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations.autotask.models import AutotaskSettings, AutotaskTicket
+from integrations.autotask.services import connection
+from integrations.autotask.services.resolution import sync_ticket_statuses
 from integrations.autotask.simulator import SANDBOX
 
-from .conftest import link_ticket, make_run
+from .conftest import link_ticket, make_run, writes
 
 DB = SANDBOX.database_id
 
@@ -135,3 +137,26 @@ def test_pages_use_a_constant_number_of_queries(sim, autotask, operator_client, 
 
     assert small == large
     assert sim.api_call_count() == 0
+
+
+def test_ticket_completed_in_autotask_shows_on_the_run_and_in_run_checks(
+    sim, autotask, ticketed_run, operator_client
+):
+    run, ticket = ticketed_run()
+    other, other_ticket = ticketed_run(job_name="Other job")
+    with connection.build_client(connection.credentials_for(autotask)) as client:
+        for completed in (ticket, other_ticket):  # a technician completes both in Autotask
+            client.update("Tickets", {"id": completed.ticket_id, "status": 5})
+    sync_ticket_statuses()  # … and the status sync learns it
+    sim.clear_requests()
+
+    checks = operator_client.get(reverse("runs:run_checks")).content.decode()
+    assert checks.count("Completed in Autotask") == 2 and "resolve-ticket" not in checks
+    detail = operator_client.get(run.get_absolute_url()).content.decode()
+    assert 'data-outcome="completed_in_autotask"' in detail and "“Complete” (5), complete" in detail
+    assert sim.api_call_count() == 0
+
+    operator_client.post(resolve_url(other), {})  # resolving records it; nothing is written
+    page = operator_client.get(other.get_absolute_url()).content.decode()
+    assert 'data-outcome="already_complete"' in page and "nothing was written" in page
+    assert writes(sim) == []
