@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
+from integrations.autotask.services.resolution import note_marker
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from integrations.autotask.simulator.server import make_server
 from runs.roles import OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
@@ -71,7 +72,7 @@ def two_tickets(transactional_db, served_sim):
 
 
 def our_notes(sim, ticket):
-    marker = f"[bc-resolve:{ticket.correlation_key}]"
+    marker = note_marker(ticket)
     return [
         n for n in sim.ticket_notes(SANDBOX.database_id, ticket.ticket_id) if marker in (n["title"] or "")
     ]

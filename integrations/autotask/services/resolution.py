@@ -58,8 +58,11 @@ CLAIM_LEASE = timedelta(minutes=5)
 SYNC_BATCH_SIZE = 500
 MAX_REMARK_LENGTH = 1000
 
-#: the marker in the title of Backupchecks' own resolution note; holds the ticket record's correlation key
-NOTE_MARKER = "[bc-resolve:{key}]"
+#: the marker in the title of Backupchecks' own resolution note; holds the ticket record's correlation key.
+#: No square brackets or percent signs: Autotask's `contains` is presumably SQL Server's LIKE, where they
+#: are wildcards (so they are also replaced inside the key).
+NOTE_MARKER = "(bc-resolve {key})"
+_LIKE_SPECIAL = str.maketrans({"[": "-", "]": "-", "%": "-"})
 CLOSE_TITLE = "Backup issue resolved in Backupchecks; closing the ticket {marker}"
 NOTE_ONLY_TITLE = "Backup issue resolved in Backupchecks; ticket stays open (time logged) {marker}"
 _NOTE_ONLY_WORDS = "stays open"
@@ -392,8 +395,9 @@ def _not_sent(exc):
 # --- the Autotask side ------------------------------------------------------------------------------------
 
 
-def _marker(ticket):
-    return NOTE_MARKER.format(key=ticket.correlation_key)
+def note_marker(ticket):
+    """The marker in the title of Backupchecks' resolution note on `ticket` (its correlation key)."""
+    return NOTE_MARKER.format(key=ticket.correlation_key.translate(_LIKE_SPECIAL))
 
 
 def _find_our_note(client, ticket):
@@ -403,15 +407,17 @@ def _find_our_note(client, ticket):
         "TicketNotes",
         [
             {"op": "eq", "field": "ticketID", "value": ticket.ticket_id},
-            {"op": "contains", "field": "title", "value": _marker(ticket)},
+            {"op": "contains", "field": "title", "value": note_marker(ticket)},
         ],
         include_fields=["id", "title"],
         max_records=10,
     )
+    marker = note_marker(ticket).casefold()
     for note in notes:
+        title = str(note.get("title") or "")
         note_id = _int_or_none(note.get("id"))
-        if note_id is not None:
-            return note_id, _NOTE_ONLY_WORDS in str(note.get("title") or "")
+        if note_id is not None and marker in title.casefold():  # `contains` may match more loosely
+            return note_id, _NOTE_ONLY_WORDS in title
     return None
 
 
@@ -447,7 +453,7 @@ def _note_payload(ticket, run, *, user, remark, time_entries, settings, env_conf
     title_template = NOTE_ONLY_TITLE if time_entries else CLOSE_TITLE
     return {
         "ticketID": ticket.ticket_id,
-        "title": title_template.format(marker=_marker(ticket)),
+        "title": title_template.format(marker=note_marker(ticket)),
         "description": note_text(
             run,
             user=user,

@@ -11,7 +11,7 @@ from integrations.autotask.exceptions import (
 )
 from integrations.autotask.models import AuditEvent, AutotaskTicket, EnvironmentConfig, ResolutionStep
 from integrations.autotask.services import ActionRefused, connection
-from integrations.autotask.services.resolution import resolve_ticket_for_run
+from integrations.autotask.services.resolution import note_marker, resolve_ticket_for_run
 from integrations.autotask.simulator import SANDBOX
 from runs.models import Run
 
@@ -30,11 +30,7 @@ def sim_ticket(sim, ticket_id):
 
 
 def our_notes(sim, ticket):
-    return [
-        n
-        for n in sim.ticket_notes(DB, ticket.ticket_id)
-        if f"[bc-resolve:{ticket.correlation_key}]" in (n["title"] or "")
-    ]
+    return [n for n in sim.ticket_notes(DB, ticket.ticket_id) if note_marker(ticket) in (n["title"] or "")]
 
 
 def test_no_time_entries_adds_an_internal_note_and_closes(sim, autotask, ticketed_run, operator):
