@@ -512,6 +512,7 @@ def resolve_ticket_for_run(run, *, user=None, remark=""):
         return _stored_result(ticket, repeated=True)
 
     fallback = previous  # the step stored again if this attempt fails
+    previous_error = ticket.resolution_error
     audit = {"ticket_id": ticket.ticket_id, "ticket_number": ticket.ticket_number}
     try:
         with build_client(credentials_for(env_config)) as client:
@@ -520,7 +521,9 @@ def resolve_ticket_for_run(run, *, user=None, remark=""):
         _set_step(ticket, _current_fallback(ticket, fallback), error=str(exc))
         _refuse(str(exc), exc.code, run=run, user=user, environment=env_config.environment, **audit)
     except Exception as exc:
-        _set_step(ticket, _current_fallback(ticket, fallback, exc), error=_error_text(exc))
+        # A vanished ticket leaves the local record exactly as it was (the audit log has the error).
+        error = previous_error if isinstance(exc, AutotaskNotFoundError) else _error_text(exc)
+        _set_step(ticket, _current_fallback(ticket, fallback, exc), error=error)
         AuditEvent.record_failure(
             "resolve_ticket", _audit_exc(exc), user=user, environment=env_config.environment, run=run, **audit
         )
