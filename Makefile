@@ -40,6 +40,7 @@ bench: venv
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/autotask_calls.py
 	$(PY) benchmarks/mapping.py
+	$(PY) benchmarks/autotask_resolution.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

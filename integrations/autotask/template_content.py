@@ -86,9 +86,98 @@ class TicketExtension(TemplateExtension):
 
 
 class ResolutionExtension(TemplateExtension):
-    """Phase 5: the Resolve ticket action and the outcome of a resolution."""
+    """Phase 5: the Resolve ticket action and the outcome of a resolution.
+
+    Renders stored data only: the outcome on the shared ticket record (so every run of a shared ticket
+    shows it), the last known Autotask status from the status sync, and an unfinished attempt's progress.
+    `prepare_*` bulk-loads the runs' tickets in one query per page (kept on the request).
+    """
 
     name = "Autotask ticket resolution"
+
+    def _data(self, request, runs):
+        from integrations.autotask.models import RunTicket, TicketState
+        from integrations.autotask.services.configuration import configuration_problems
+
+        holder = request if request is not None else type("Holder", (), {})()
+        data = getattr(holder, "_autotask_resolution", None)
+        if data is None:
+            data = {"tickets": {}, "loaded": set(), "shared": {}}
+            holder._autotask_resolution = data
+        missing = [run.pk for run in runs if run.pk not in data["loaded"]]
+        if missing:
+            links = RunTicket.objects.filter(
+                run_id__in=missing, ticket__state=TicketState.CREATED, ticket__ticket_id__isnull=False
+            ).select_related("ticket__resolved_by")
+            for link in links:
+                data["tickets"][link.run_id] = link.ticket
+            data["loaded"].update(missing)
+        if "can_resolve" not in data:
+            user = getattr(request, "user", None)
+            data["can_resolve"] = bool(user and user.has_perm("autotask.resolve_ticket"))
+        if "usable" not in data and data["can_resolve"] and data["tickets"]:
+            data["usable"] = not configuration_problems()
+        return data
+
+    def _context(self, request, run):
+        data = self._data(request, [run])
+        ticket = data["tickets"].get(run.pk)
+        if ticket is None:
+            return None
+        can_act = data["can_resolve"] and data.get("usable", False) and not ticket.resolution_outcome
+        return {"run": run, "ticket": ticket, "can_resolve": can_act, "request": request}
+
+    def prepare_run_list_badges(self, request, runs):
+        self._data(request, runs)
+
+    def prepare_run_detail_actions(self, request, runs):
+        self._data(request, runs)
+
+    def prepare_run_detail_panels(self, request, runs):
+        from django.db.models import Count
+
+        from integrations.autotask.models import RunTicket
+
+        data = self._data(request, runs)
+        ticket_ids = {t.pk for t in data["tickets"].values()}
+        if ticket_ids:
+            counts = (
+                RunTicket.objects.filter(ticket_id__in=ticket_ids)
+                .values("ticket_id")
+                .annotate(n=Count("id"))
+                .values_list("ticket_id", "n")
+            )
+            data["shared"].update(dict(counts))
+        statuses = {t.status_id for t in data["tickets"].values() if t.status_id is not None}
+        if statuses:
+            from integrations.autotask.models import ReferenceKind, ReferenceValue
+
+            rows = ReferenceValue.objects.filter(kind=ReferenceKind.STATUS, value__in=statuses)
+            data["status_labels"] = {(r.environment, r.database_id, r.value): r.label for r in rows}
+
+    def run_list_badges(self, request, run):
+        context = self._context(request, run)
+        if context is None:
+            return ""
+        return self.render_template("autotask/inc/resolution_badge.html", context, request)
+
+    def run_detail_actions(self, request, run):
+        context = self._context(request, run)
+        if context is None or not context["can_resolve"]:
+            return ""
+        return self.render_template("autotask/inc/resolution_action.html", context, request)
+
+    def run_detail_panels(self, request, run):
+        context = self._context(request, run)
+        if context is None:
+            return ""
+        data = self._data(request, [run])
+        ticket = context["ticket"]
+        context["runs_on_ticket"] = data["shared"].get(ticket.pk, 1)
+        context["status_label"] = data.get("status_labels", {}).get(
+            (ticket.environment, ticket.database_id, ticket.status_id), ""
+        )
+        return self.render_template("autotask/inc/resolution_panel.html", context, request)
 
 
 class LinkingExtension(TemplateExtension):

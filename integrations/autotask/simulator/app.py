@@ -305,6 +305,19 @@ class AutotaskSimulator:
             self._save()
             return new_id
 
+    def delete_ticket(self, db_id, ticket_id):
+        """Remove a ticket as an Autotask administrator can in the UI (the REST API cannot, reference §6.2):
+        get → {"item": null}, queries skip it. Its notes and time entries go with it."""
+        with self._lock:
+            data = self._data(db_id)
+            if data["Tickets"].pop(int(ticket_id), None) is None:
+                raise KeyError(f"No ticket {ticket_id} in tenant {db_id}")
+            for entity in ("TicketNotes", "TimeEntries"):
+                rows = data[entity]
+                for row_id in [i for i, row in rows.items() if row.get("ticketID") == int(ticket_id)]:
+                    del rows[row_id]
+            self._save()
+
     def tickets(self, db_id):
         with self._lock:
             data = self._data(db_id)

@@ -1,5 +1,6 @@
 """The Autotask REST query language (reference §4): parsing, validation and evaluation of filters."""
 
+import contextlib
 from datetime import UTC, datetime
 
 MAX_PAGE_SIZE = 500
@@ -43,6 +44,7 @@ class Query:
         if not isinstance(body, dict):
             raise QueryError("The query body must be a JSON object.")
         self.entity = entity
+        self._list_values = {}  # id(filter item) -> its coerced `in`/`notIn` values (a set when hashable)
         self.strict_booleans = strict_booleans
         self.fold = str.lower if case_insensitive_strings else str
         filters = ci_get(body, "filter")
@@ -142,16 +144,12 @@ class Query:
             return actual is None or actual == ""
         value = ci_get(item, "value")
         if op in LIST_OPS:
-            # Coerced once per query, not once per record (a 500-id `in` over 1,261 companies).
-            cache = self.__dict__.setdefault("_list_cache", {})
-            wanted = cache.get(id(item))
-            if wanted is None:
+            wanted = self._list_values.get(id(item))
+            if wanted is None:  # coerced once per query, not once per record
                 wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
-                try:
+                with contextlib.suppress(TypeError):  # unhashable values stay a list
                     wanted = set(wanted)
-                except TypeError:  # unhashable values: a list will do
-                    wanted = list(wanted)
-                cache[id(item)] = wanted
+                self._list_values[id(item)] = wanted
             hit = actual is not None and _norm(actual, data_type, self.fold) in wanted
             return hit if op == "in" else not hit
         wanted = _coerce(value, data_type, self.strict_booleans, self.fold)
