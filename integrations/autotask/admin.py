@@ -388,10 +388,10 @@ class RunListFilter(admin.SimpleListFilter):
     parameter_name = "run"
 
     def lookups(self, request, model_admin):
+        # Django applies a filter only when it has choices: always offer the chosen value (an invalid one
+        # then matches nothing instead of being ignored).
         value = self.value()
-        if value and value.isdigit():
-            return [(value, f"Run {value}")]
-        return []
+        return [(value, f"Run {value}")] if value else []
 
     def queryset(self, request, queryset):
         value = self.value()
