@@ -10,6 +10,8 @@ Also: `manual_ticket_entry_allowed` (the core policy), `inactive_reason`, `parse
 also treated as complete when its status is the environment's configured "status that means resolved".
 """
 
+import functools
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ from . import ActionRefused
 from .configuration import configuration_problems
 from .connection import build_client, credentials_for
 from .mapping import mapping_for
+
+logger = logging.getLogger(__name__)
 
 #: Autotask's system ticket status "Complete" (the same id in every tenant; docs/autotask-phase6.md)
 AUTOTASK_COMPLETE_STATUS = 5
@@ -67,6 +71,22 @@ def inactive_reason(settings=None):
     if problems:
         return "The Autotask integration is not usable: " + " ".join(problems)
     return ""
+
+
+def only_while_active(func):
+    """Decorator for background task functions (apply under `@task`): when the integration is not active at
+    the moment the task *starts* — e.g. it was disabled after the task was queued — the task does nothing
+    (no API call), logs why and returns `{"skipped": <reason>}`. Otherwise it runs `func` unchanged."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        reason = inactive_reason()
+        if reason:
+            logger.info("Autotask task %s skipped: %s", func.__name__, reason)
+            return {"skipped": reason}
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 def manual_ticket_entry_allowed(request, run):

@@ -279,3 +279,20 @@ def test_add_run_to_open_ticket_preconditions(active, sim, job):
     with pytest.raises(ActionRefused):
         linking.add_run_to_open_ticket(make_run(job, days=9), _created_ticket(job, 7702, days=1))
     assert api_calls(sim) == 0
+
+
+def test_tasks_started_after_the_switch_do_nothing_and_say_why(active, sim, caplog):
+    calls = []
+
+    @linking.only_while_active
+    def sync_something(ticket_pk):
+        calls.append(ticket_pk)
+        return "done"
+
+    assert sync_something(1) == "done"
+    set_switches(enabled=False)
+    result = sync_something(2)
+    assert result == {"skipped": "The Autotask integration is disabled; nothing was sent to Autotask."}
+    assert calls == [1]
+    assert "sync_something skipped" in caplog.text
+    assert api_calls(sim) == 0
