@@ -423,7 +423,18 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     search_fields = ("message",)
     date_hierarchy = "at"
-    readonly_fields = ("at", "user", "action", "environment", "outcome", "message", "customer", "run", "data")
+    readonly_fields = (
+        "at",
+        "user",
+        "event",
+        "action",
+        "environment",
+        "outcome",
+        "message",
+        "customer",
+        "run",
+        "data",
+    )
     list_select_related = ("user", "customer", "run")
 
     #: kept for callers of the old attribute; the labels live in integrations/autotask/audit.py

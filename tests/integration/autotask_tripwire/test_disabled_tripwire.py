@@ -610,6 +610,16 @@ def test_nothing_calls_autotask_while_disabled(world, tripwire):
             tripwire.requests.clear()
         if response is not None and response.status_code >= 500:
             failures.append(f"{label}: HTTP {response.status_code}")
+        if (
+            response is not None
+            and response.status_code == 200
+            and response.get("Content-Type", "").startswith("text/html")
+            and not label.startswith(("POST /autotask/", "admin:autotask_"))
+        ):
+            # Autotask actions disappear from every page while disabled: no form posts to /autotask/.
+            html = response.content.decode(errors="replace")
+            if 'action="/autotask/' in html:
+                failures.append(f"{label}: offers an Autotask action while the integration is disabled")
 
     # pages and actions
     for name in discovered_urls():
