@@ -296,3 +296,10 @@ def test_tasks_started_after_the_switch_do_nothing_and_say_why(active, sim, capl
     assert calls == [1]
     assert "sync_something skipped" in caplog.text
     assert api_calls(sim) == 0
+
+
+def test_typed_number_is_normalised_even_when_autotask_compares_exactly(active, sim, seeded):
+    """Whether Autotask compares strings case-insensitively is not documented (simulator switch): the number
+    is sent as Autotask writes it (upper-case T), so "t2026…" typed in lower case is found either way."""
+    sim.configure(case_insensitive_strings=False)
+    assert linking.find_ticket(seeded[7703]["ticketNumber"].lower()).id == 7703
