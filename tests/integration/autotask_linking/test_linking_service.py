@@ -303,3 +303,13 @@ def test_typed_number_is_normalised_even_when_autotask_compares_exactly(active, 
     is sent as Autotask writes it (upper-case T), so "t2026…" typed in lower case is found either way."""
     sim.configure(case_insensitive_strings=False)
     assert linking.find_ticket(seeded[7703]["ticketNumber"].lower()).id == 7703
+
+
+def test_mapping_of_another_tenant_does_not_vouch_for_the_company(active, sim, seeded, job):
+    """A mapping stored for another database id (the tenant was replaced) says nothing about this one."""
+    mapping = map_customer(job.customer, seeded[7702]["companyID"])
+    mapping.database_id = SANDBOX.database_id + 1
+    mapping.save()
+    with pytest.raises(ActionRefused) as refused:
+        linking.link_ticket_to_run(make_run(job), "7702")
+    assert refused.value.code == "company_mismatch" and "not mapped" in str(refused.value)
