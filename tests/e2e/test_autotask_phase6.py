@@ -196,6 +196,15 @@ def test_disable_manual_number_reenable_and_link(new_page, log_in, world, simula
     # the lookup by number + the link's own lookup by id; nothing written to Autotask
     assert [r.method for r in simulator.requests if r.authenticated] == ["POST", "GET"]
 
+    # The admin's audit log, filtered to this run from the run page's link: readable labels, the run's events.
+    admin_page.goto(f"/runs/{run.pk}/")
+    admin_page.get_by_role("link", name="Open in the audit log").click()
+    expect(admin_page.locator("#changelist-filter")).to_contain_text(f"Run {run.pk}")
+    expect(admin_page.locator("td.field-event", has_text="Existing ticket linked")).to_have_count(1)
+    expect(admin_page.locator("td.field-event", has_text="Settings changed")).to_have_count(0)
+    expect(admin_page.locator("#changelist-filter")).to_contain_text("Hartwell Dental")
+    shot(admin_page, "5-audit-log")
+
     # The run page fits a phone.
     phone = new_page(viewport=PHONE)
     log_in(phone, "e2e-operator", PASSWORD)
