@@ -230,7 +230,8 @@ def company_check(run, summary, env_config):
     return "ok", mapping
 
 
-def _refuse_if_linked(run):
+def refuse_if_linked(run):
+    """ActionRefused ("already_has_ticket") when `run` has a ticket (or a claim for one). One query."""
     existing = RunTicket.objects.filter(run=run).select_related("ticket").first()
     if existing is not None:
         raise ActionRefused(
@@ -321,7 +322,7 @@ def link_ticket_to_run(run, reference, *, user=None, allow_company_mismatch=Fals
         )
     env_config = settings.active_environment()
     parsed = parse_reference(reference)
-    _refuse_if_linked(run)
+    refuse_if_linked(run)
 
     summary = _lookup(env_config, parsed)  # outside any transaction
     if summary is None:
@@ -439,7 +440,7 @@ def add_run_to_open_ticket(run, ticket, *, user=None):
     settings = AutotaskSettings.load()
     _require_active(settings)
     env_config = settings.active_environment()
-    _refuse_if_linked(run)
+    refuse_if_linked(run)
     ticket = AutotaskTicket.objects.filter(pk=ticket.pk).first()
     if (
         ticket is None

@@ -73,6 +73,7 @@ def link_lookup(request, pk):
                 "Linking existing Autotask tickets needs compatibility mode (Autotask settings).",
                 code="compatibility_off",
             )
+        linking.refuse_if_linked(run)
         summary = linking.find_ticket(reference)
     except ActionRefused as exc:
         messages.error(request, f"Could not look the ticket up: {exc}")

@@ -90,6 +90,10 @@ def test_link_flow_lookup_confirm_link(active, sim, seeded, job, operator_client
     assert "Existing ticket linked" in html  # the timeline, with the readable label
     assert LINK_FORM not in html  # a run has at most one ticket
     assert api_calls(sim) == 2
+    # a crafted lookup for a run that has its ticket is refused before any call
+    response = operator_client.post(reverse("autotask:link_lookup", args=[run.pk]), {"reference": "7703"})
+    assert response.status_code == 302 and api_calls(sim) == 2
+    assert "already has Autotask ticket" in operator_client.get(response.url).content.decode()
 
 
 def test_lookup_of_complete_ticket_says_so(active, sim, seeded, job, operator_client):
