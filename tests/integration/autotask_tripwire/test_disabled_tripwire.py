@@ -17,6 +17,7 @@ integration against the simulator.
 """
 
 import json
+import re
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,10 @@ from runs import signals as run_signals
 from runs.models import BackupJob, IngestToken, Run
 
 OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+#: a form, button or htmx element that would POST to one of the integration's operator actions
+AUTOTASK_ACTION = re.compile(
+    r"""\b(?:action|formaction|hx-post|hx-put|hx-patch|hx-delete)\s*=\s*["']/autotask/"""
+)
 T0 = datetime(2026, 11, 1, 22, tzinfo=UTC)
 APP_DIR = Path(integrations.autotask.__file__).resolve().parent
 
@@ -616,9 +621,9 @@ def test_nothing_calls_autotask_while_disabled(world, tripwire):
             and response.get("Content-Type", "").startswith("text/html")
             and not label.startswith(("POST /autotask/", "admin:autotask_"))
         ):
-            # Autotask actions disappear from every page while disabled: no form posts to /autotask/.
+            # Autotask actions disappear from every page while disabled: nothing posts to /autotask/.
             html = response.content.decode(errors="replace")
-            if 'action="/autotask/' in html:
+            if AUTOTASK_ACTION.search(html):
                 failures.append(f"{label}: offers an Autotask action while the integration is disabled")
 
     # pages and actions
