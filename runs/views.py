@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from backupchecks.extensions import prepare_slot
+from backupchecks.extensions import policy_allows, prepare_slot
 
 from .forms import BulkReviewForm, ManualTicketNumberForm, ReviewToggleForm, RunChecksFilterForm
 from .models import BackupJob, Run, RunStatus
@@ -142,7 +142,7 @@ def _run_for_detail(pk):
 def _render_run_detail(request, run, ticket_form=None, status=200):
     prepare_slot("run_detail_panels", request, [run])
     prepare_slot("run_detail_actions", request, [run])
-    can_edit_ticket = request.user.has_perm("runs.edit_manual_ticket_number")
+    can_edit_ticket = _manual_ticket_entry_allowed(request, run)
     context = {
         "run": run,
         "job": run.job,
@@ -152,6 +152,14 @@ def _render_run_detail(request, run, ticket_form=None, status=200):
         "ticket_form": (ticket_form or ManualTicketNumberForm(instance=run)) if can_edit_ticket else None,
     }
     return render(request, "runs/run_detail.html", context, status=status)
+
+
+def _manual_ticket_entry_allowed(request, run):
+    """The permission, and no integration policy against it (e.g. Autotask enabled without compatibility
+    mode: its tickets replace manual numbers; an existing manual number stays visible either way)."""
+    return request.user.has_perm("runs.edit_manual_ticket_number") and policy_allows(
+        "manual_ticket_entry_allowed", request, run
+    )
 
 
 @require_GET
@@ -166,6 +174,15 @@ def run_ticket_number(request, pk):
     """Save the manual ticket number of a run (empty clears it)."""
     _require_perm(request, "runs.edit_manual_ticket_number")
     run = _run_for_detail(pk)
+    if not policy_allows("manual_ticket_entry_allowed", request, run):
+        # Enforced here too, not only hidden on the page: a form left open since before the switch (or a
+        # crafted POST) changes nothing.
+        messages.error(
+            request,
+            "Manual ticket numbers cannot be entered right now: an integration manages this run's tickets. "
+            "Nothing was changed.",
+        )
+        return redirect(run, permanent=False)
     old_value = run.manual_ticket_number
     form = ManualTicketNumberForm(request.POST, instance=run)
     if not form.is_valid():

@@ -22,9 +22,10 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from integrations.autotask.audit import ACTION_LABELS, action_label
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.forms import SETTINGS_FIELDS, AutotaskSettingsForm, CredentialsForm
 from integrations.autotask.models import AuditEvent, AutotaskSettings, ReferenceKind, ReferenceValue
@@ -365,27 +366,79 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(settings_url())
 
 
+class ActionListFilter(admin.SimpleListFilter):
+    """Filter by action, offering the codes that occur (one query) under their readable labels."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
+        return sorted(((code, action_label(code)) for code in codes), key=lambda pair: pair[1].lower())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class RunListFilter(admin.SimpleListFilter):
+    """Filter by run (`?run=<id>`, e.g. from a run's timeline). Runs are too many to list: the filter
+    shows the chosen run only."""
+
+    title = "run"
+    parameter_name = "run"
+
+    def lookups(self, request, model_admin):
+        # Django applies a filter only when it has choices: always offer the chosen value (an invalid one
+        # then matches nothing instead of being ignored).
+        value = self.value()
+        return [(value, f"Run {value}")] if value else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or int(value) > 2**63 - 1:
+            return queryset.none()
+        return queryset.filter(run_id=int(value))
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: who changed or tested the integration, when, and what came of it."""
+    """Read-only: who did what with the integration, when, about which customer/run, and what came of it.
+
+    Filterable by action (readable labels, audit.py), outcome, environment, customer, user and run.
+    """
 
     # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;
     # environment and outcome sit in the event column and remain filters.
-    list_display = ("when", "user", "event", "message")
+    list_display = ("when", "user", "event", "subject", "message")
     list_display_links = ("when",)
-    list_filter = ("action", "outcome", "environment")
+    list_filter = (
+        ActionListFilter,
+        "outcome",
+        "environment",
+        ("customer", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        RunListFilter,
+    )
     search_fields = ("message",)
     date_hierarchy = "at"
-    readonly_fields = ("at", "user", "action", "environment", "outcome", "message", "data")
-    list_select_related = ("user",)
+    readonly_fields = (
+        "at",
+        "user",
+        "event",
+        "action",
+        "environment",
+        "outcome",
+        "message",
+        "customer",
+        "run",
+        "data",
+    )
+    list_select_related = ("user", "customer", "run")
 
-    ACTION_LABELS = {
-        "settings_changed": "Settings changed",
-        "credentials_changed": "Credentials stored",
-        "test_connection": "Connection tested",
-        "refresh_reference": "Reference data refreshed",
-        "demo_setup": "Demo set-up",
-    }
+    #: kept for callers of the old attribute; the labels live in integrations/autotask/audit.py
+    ACTION_LABELS = ACTION_LABELS
 
     @admin.display(description="when", ordering="at")
     def when(self, obj):
@@ -393,11 +446,24 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="event", ordering="action")
     def event(self, obj):
-        label = self.ACTION_LABELS.get(obj.action, obj.action.replace("_", " ").capitalize())
+        label = action_label(obj.action)
         environment = f" ({obj.get_environment_display()})" if obj.environment else ""
         if obj.outcome == "ok":
             return f"{label}{environment}"
         return format_html("{}{} — <strong>{}</strong>", label, environment, obj.outcome)
+
+    @admin.display(description="about")
+    def subject(self, obj):
+        parts = []
+        if obj.customer_id:
+            parts.append(format_html("{}", obj.customer.name))
+        if obj.run_id:
+            parts.append(
+                format_html(
+                    '<a href="{}">run {}</a>', reverse("runs:run_detail", args=[obj.run_id]), obj.run_id
+                )
+            )
+        return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

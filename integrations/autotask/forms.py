@@ -147,6 +147,20 @@ DEFAULT_LABELS = {
 }
 
 
+#: phase 6 (docs/autotask-phase6.md): what the two switches mean for operators
+ENABLED_HELP = (
+    "Off: nothing calls Autotask (only Test connection and Refresh reference data on this page), Autotask "
+    "actions disappear from operator pages and operators enter manual ticket numbers as before. Tickets "
+    "already created or linked stay visible with their last known status, marked “not live”."
+)
+COMPATIBILITY_MODE_HELP = (
+    "Only matters while the integration is enabled. Off: operators cannot enter manual ticket numbers "
+    "(existing manual numbers stay visible). On: operators may still enter manual ticket numbers, and may "
+    "link existing Autotask tickets to runs by ticket number or id. With the integration disabled, "
+    "operators always enter manual ticket numbers as before."
+)
+
+
 class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
     """Settings + the credentials and ticket defaults of the stored environment.
 
@@ -176,6 +190,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.connection_result = None
         self._add_credential_fields()
         self._add_default_fields()
+        self.fields["enabled"].help_text = ENABLED_HELP
+        self.fields["compatibility_mode"].help_text = COMPATIBILITY_MODE_HELP
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
