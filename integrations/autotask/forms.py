@@ -21,7 +21,7 @@ from integrations.autotask.services import configuration, connection
 
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
-SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode", "ticket_due_hours")
 MAX_BIG_INTEGER = 2**63 - 1
 
 

@@ -52,6 +52,7 @@ class SimulatorConfig:
     latency_enabled: bool = False  # usage-based latency: ≥50% of the hourly limit → +0.5 s, ≥75% → +1 s
     latency_at_50: float = 0.5
     latency_at_75: float = 1.0
+    latency_seconds: float = 0.0  # fixed extra latency of every authenticated API request (benchmarks)
     fault_delay_seconds: float = 31.0  # "delay" fault default (just past the client's 30 s timeout)
     retry_after_seconds: int | None = (
         None  # Retry-After header on thread/hourly rejections (§16.1); None = none
@@ -601,6 +602,8 @@ class AutotaskSimulator:
         return bool(denied) and (route.record_entity or "").lower() in denied
 
     def _apply_latency(self, tenant):
+        if self.config.latency_seconds:
+            self.sleep(self.config.latency_seconds)
         if not self.config.latency_enabled:
             return
         share = self.hourly_usage(tenant) / max(1, self.config.hourly_limit)
