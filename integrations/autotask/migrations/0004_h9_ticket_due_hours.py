@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('autotask', '0003_mapping_tickets'),
+        ("autotask", "0003_mapping_tickets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='autotasksettings',
-            name='ticket_due_hours',
-            field=models.PositiveSmallIntegerField(default=24, help_text="New tickets are due this many hours after they are created (Autotask's dueDateTime).", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(2160)], verbose_name='ticket due after (hours)'),
+            model_name="autotasksettings",
+            name="ticket_due_hours",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="New tickets are due this many hours after they are created (Autotask's dueDateTime).",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(2160),
+                ],
+                verbose_name="ticket due after (hours)",
+            ),
         ),
     ]

@@ -83,7 +83,9 @@ def sim_tickets(sim, key=None):
 
 
 def ticket_posts(sim):
-    return [r for r in sim.requests if r.method == "POST" and r.operation == "write" and r.entity == "Tickets"]
+    return [
+        r for r in sim.requests if r.method == "POST" and r.operation == "write" and r.entity == "Tickets"
+    ]
 
 
 def install_simulator(simulator, settings):
