@@ -125,10 +125,10 @@ def test_long_title_and_details_are_cut_within_autotasks_limits(sim, env_config,
 
 
 def test_control_characters_never_reach_autotask(sim, env_config, job, mapping):
-    run = make_run(job, summary="bad\x00byte\x1b[31m", details="a\r\nb\rc")
+    run = make_run(job, summary="bad\x07bell\x1b[31m", details="a\r\nb\rc")
     tickets.create_ticket_for_run(run)
     description = sim_tickets(sim)[0]["description"]
-    assert "\x00" not in description and "\x1b" not in description and "\r" not in description
+    assert "\x07" not in description and "\x1b" not in description and "\r" not in description
     assert "a\nb\nc" in description
 
 
