@@ -176,6 +176,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.connection_result = None
         self._add_credential_fields()
         self._add_default_fields()
+        # Phase 4: optional on the page (a form without it keeps the stored value).
+        self.fields["ticket_due_hours"].required = False
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
@@ -240,6 +242,10 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             )
 
     # -- validation ------------------------------------------------------------------------------------
+
+    def clean_ticket_due_hours(self):
+        value = self.cleaned_data.get("ticket_due_hours")
+        return self.instance.ticket_due_hours if value is None else value
 
     def clean_base_url(self):
         return configuration.normalise_base_url(self.cleaned_data.get("base_url"))

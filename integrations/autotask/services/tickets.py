@@ -151,7 +151,9 @@ def ticket_for_run(run):
 
 def tickets_for_runs(run_ids):
     """{run id: AutotaskTicket} for the runs that have one (one query, for list pages)."""
-    links = RunTicket.objects.select_related("ticket").filter(run_id__in=list(run_ids))
+    links = RunTicket.objects.select_related("ticket__created_by", "ticket__claimed_by").filter(
+        run_id__in=list(run_ids)
+    )
     return {link.run_id: link.ticket for link in links}
 
 

@@ -122,7 +122,9 @@ def test_two_server_processes_racing_make_one_ticket(sim, race_run):
         for worker in workers:
             worker.stdin.write("go\n")
             worker.stdin.flush()
-        results = [json.loads(worker.communicate(timeout=120)[0].strip().splitlines()[-1]) for worker in workers]
+        results = [
+            json.loads(worker.communicate(timeout=120)[0].strip().splitlines()[-1]) for worker in workers
+        ]
     finally:
         for worker in workers:
             if worker.poll() is None:

@@ -119,7 +119,9 @@ def test_crash_between_the_post_and_saving_the_result(sim, env_config, run, monk
     _retry_and_expect_one(sim, run, created_before_retry=True)
 
 
-def test_a_process_that_dies_after_the_post_leaves_a_pending_claim_that_expires(sim, env_config, run, monkeypatch):
+def test_a_process_that_dies_after_the_post_leaves_a_pending_claim_that_expires(
+    sim, env_config, run, monkeypatch
+):
     """Nothing could be recorded at all (the process died): the claim stays `pending` until its lease ends."""
 
     def die(*args, **kwargs):
