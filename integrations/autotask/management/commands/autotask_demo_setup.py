@@ -36,6 +36,7 @@ class Command(BaseCommand):
         settings = AutotaskSettings.load()
         if options["once"] and settings.enabled and not configuration.configuration_problems(settings):
             self.stdout.write("Autotask demo: already configured; nothing to do.")
+            self.map_customers(settings, options["verbosity"])
             return
         if not django_settings.AUTOTASK_ZONE_INFO_URL:
             self.stderr.write(
@@ -57,6 +58,20 @@ class Command(BaseCommand):
             )
             return
         self.stdout.write(message)
+        self.map_customers(AutotaskSettings.load(), options["verbosity"])
+
+    def map_customers(self, settings, verbosity):
+        """Phase 4 demo step (kept separate from phase 3's mapping UI): map unmapped customers."""
+        if settings.environment != Environment.SANDBOX or not settings.enabled:
+            return
+        try:
+            with quiet_client_logs(verbosity):
+                count = map_demo_customers(settings.active_environment())
+        except Exception as exc:  # a demo convenience must never stop the demo from starting
+            self.stderr.write(f"WARNING: Autotask demo: could not map the demo customers: {exc}")
+            return
+        if count:
+            self.stdout.write(f"Autotask demo: mapped {count} customers to Sandbox companies.")
 
     def configure(self, settings, base_url):
         from integrations.autotask.simulator import SANDBOX
@@ -93,3 +108,63 @@ class Command(BaseCommand):
             f"Autotask demo: Sandbox configured and enabled (zone {result.zone_name}, "
             f"database {result.database_id}, base URL {base_url})."
         )
+
+
+def map_demo_customers(env_config):
+    """Map every active customer without a mapping in `env_config`'s environment to an active customer
+    company of that tenant not mapped yet (in id order), so that the demo can create tickets at once.
+
+    Idempotent: mapped customers and companies are left alone. One API call (a Companies query), none when
+    every customer is mapped. Returns the number of new mappings. A stand-in for phase 3's mapping page.
+    """
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from integrations.autotask.models import CompanyMapping, MappingStatus
+
+    customers = list(
+        Customer.objects.filter(is_active=True)
+        .exclude(autotask_mappings__environment=env_config.environment)
+        .order_by("name")
+    )
+    if not customers:
+        return 0
+    taken = set(
+        CompanyMapping.objects.filter(
+            environment=env_config.environment, database_id=env_config.database_id
+        ).values_list("company_id", flat=True)
+    )
+    filters = [
+        {"op": "eq", "field": "isActive", "value": True},
+        {"op": "eq", "field": "companyType", "value": 1},  # Customer
+        {"op": "gt", "field": "id", "value": 0},  # not the MSP's own company
+    ]
+    with connection.build_client(connection.credentials_for(env_config)) as client:
+        companies = [
+            c
+            for c in client.query("Companies", filters, include_fields=["id", "companyName"])
+            if c["id"] not in taken
+        ]
+    now = timezone.now()
+    created = 0
+    for customer, company in zip(customers, companies, strict=False):
+        _, new = CompanyMapping.objects.get_or_create(
+            customer=customer,
+            environment=env_config.environment,
+            defaults={
+                "database_id": env_config.database_id,
+                "company_id": company["id"],
+                "company_name": company["companyName"],
+                "status": MappingStatus.OK,
+                "last_checked_at": now,
+            },
+        )
+        created += new
+    if created:
+        AuditEvent.record(
+            "demo_mapping",
+            environment=env_config.environment,
+            message=f"Mapped {created} demo customers to {env_config.get_environment_display()} companies.",
+            count=created,
+        )
+    return created
