@@ -26,14 +26,14 @@ class TicketExtension(TemplateExtension):
 
     def _page(self, request, runs=None):
         """Per-request cache: {"enabled", "web_urls", "tickets": {run id: ticket}}."""
-        from integrations.autotask.models import AutotaskSettings
         from integrations.autotask.services import tickets
 
         page = getattr(request, "_autotask_ticket_page", None)
         if page is None:
+            enabled, web_urls = tickets.page_state()
             page = {
-                "enabled": AutotaskSettings.load().enabled,
-                "web_urls": tickets.web_urls(),
+                "enabled": enabled,
+                "web_urls": web_urls,
                 "tickets": {},
                 "loaded": set(),
             }

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from integrations.autotask.exceptions import (
@@ -37,6 +37,7 @@ from integrations.autotask.models import (
     AuditEvent,
     AutotaskSettings,
     AutotaskTicket,
+    Environment,
     EnvironmentConfig,
     ReferenceKind,
     RunTicket,
@@ -160,6 +161,21 @@ def tickets_for_runs(run_ids):
 def web_urls():
     """{environment: Autotask web UI base URL} from the last connection tests (one query)."""
     return dict(EnvironmentConfig.objects.values_list("environment", "web_url"))
+
+
+def page_state():
+    """(enabled, {environment: web URL}) for rendering pages: one query, and no write (a page render never
+    creates the settings row; without it the integration counts as disabled)."""
+    annotations = {
+        f"web_url_{env}": Subquery(EnvironmentConfig.objects.filter(environment=env).values("web_url")[:1])
+        for env in Environment.values
+    }
+    row = (
+        AutotaskSettings.objects.filter(pk=1).annotate(**annotations).values("enabled", *annotations).first()
+    )
+    if row is None:
+        return False, {}
+    return row["enabled"], {env: row[f"web_url_{env}"] or "" for env in Environment.values}
 
 
 def ticket_web_url(ticket, web_url):
