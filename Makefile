@@ -39,6 +39,7 @@ format: venv
 bench: venv
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/autotask_calls.py
+	$(PY) benchmarks/autotask_tickets.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
