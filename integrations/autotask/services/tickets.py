@@ -559,7 +559,9 @@ def _mark_unknown(claim, exc, ticket_id=None):
 
 
 def _record_created(claim, item, user):
-    """Store the ticket Autotask has (created now or found by the reconcile) on the claim's record."""
+    """Store the ticket Autotask has (created now or found by the reconcile) on the claim's record.
+
+    `created_by`/`created_at` stay those of the first attempt (set when the run was claimed)."""
     now = timezone.now()
     ticket = claim.ticket
     ticket.ticket_id = int(item["id"])
@@ -580,8 +582,6 @@ def _record_created(claim, item, user):
         status_checked_at=now,
         state=TicketState.CREATED,
         last_error="",
-        created_by=_user_or_none(user),
-        created_at=now,
     )
     ticket.refresh_from_db()
     return ticket

@@ -48,6 +48,9 @@ def create_ticket(request, pk):
     except ActionRefused as exc:
         draft, refusal = None, exc
     existing = tickets.ticket_for_run(run) if refusal is not None else None
+    existing_url = ""
+    if existing is not None:
+        existing_url = tickets.ticket_web_url(existing, tickets.web_urls().get(existing.environment, ""))
     return render(
         request,
         "autotask/ticket_preview.html",
@@ -58,6 +61,7 @@ def create_ticket(request, pk):
             "draft": draft,
             "refusal": refusal,
             "existing": existing,
+            "existing_url": existing_url,
             "payload_json": json.dumps(draft.payload, indent=2, ensure_ascii=False) if draft else "",
             "next": _next_url(request, run),
         },

@@ -7,6 +7,7 @@ been applied, released when nothing was sent.
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
 
 from integrations.autotask.exceptions import (
     AutotaskConnectionError,
@@ -109,14 +110,16 @@ def test_crash_between_the_post_and_saving_the_result(sim, env_config, run, monk
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed after the POST returned")
 
+    first = User.objects.create_user("first-operator")
     monkeypatch.setattr(tickets, "_record_created", crash)
     with pytest.raises(RuntimeError):
-        tickets.create_ticket_for_run(run)
+        tickets.create_ticket_for_run(run, user=first)
     assert tickets.ticket_for_run(run).state == TicketState.UNKNOWN
     assert len(sim_tickets(sim)) == 1
     monkeypatch.undo()
 
-    _retry_and_expect_one(sim, run, created_before_retry=True)
+    record = _retry_and_expect_one(sim, run, created_before_retry=True)
+    assert record.created_by == first, "the adopted ticket keeps the creator of the attempt that made it"
 
 
 def test_a_process_that_dies_after_the_post_leaves_a_pending_claim_that_expires(

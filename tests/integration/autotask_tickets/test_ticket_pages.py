@@ -55,6 +55,9 @@ def test_a_stale_second_submit_is_refused_with_the_ticket_number(sim, env_config
     response = operator_client.post(_url(run), follow=True)
     assert f"This run already has Autotask ticket {record.ticket_number}." in response.content.decode()
     assert sim.requests == [] and len(sim_tickets(sim)) == 1
+    preview = operator_client.get(_url(run)).content.decode()
+    assert "ExecuteCommand.aspx?Code=OpenTicketDetail" in preview and record.ticket_number in preview
+    assert 'id="confirm-create-ticket"' not in preview
 
 
 def test_autotask_errors_reach_the_operator_in_autotasks_words(sim, env_config, run, operator_client):
