@@ -30,6 +30,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "e2e-Pass-1234"
 DESKTOP_WIDE = {"width": 1366, "height": 900}
 STEP_SHOTS = os.environ.get("AUTOTASK_E2E_SCREENSHOTS") == "1"
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 def shot(page, name):
@@ -86,6 +87,14 @@ def test_operator_creates_exactly_one_ticket(failing_run, simulator, new_page, l
     stale.goto(f"/autotask/runs/{run.pk}/ticket/")
     expect(stale.get_by_role("button", name="Create ticket in Autotask")).to_be_visible()
 
+    # On a phone the preview fits the screen too.
+    phone = new_page(PHONE)
+    log_in(phone, "e2e-operator", PASSWORD)
+    phone.goto(f"/autotask/runs/{run.pk}/ticket/")
+    expect(phone.get_by_role("button", name="Create ticket in Autotask")).to_be_visible()
+    shot(phone, "0-phone-preview")
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
+
     # The operator finds the run on Run Checks and opens it.
     page.goto("/")
     row = page.locator("table.run-table tbody tr", has_text="Agent Backup - FS01")
@@ -138,12 +147,8 @@ def test_operator_creates_exactly_one_ticket(failing_run, simulator, new_page, l
     expect(page.get_by_role("link", name=record.ticket_number)).to_be_visible()
     shot(page, "4-job-details")
 
-    # Phones: the preview and the run page fit the screen.
-    phone = new_page(PHONE)
-    log_in(phone, "e2e-operator", PASSWORD)
+    # Phones: the run page with its ticket fits the screen.
     phone.goto(f"/runs/{run.pk}/")
     expect(phone.locator("#autotask-ticket-number")).to_contain_text(record.ticket_number)
     shot(phone, "5-phone-run")
-    assert phone.evaluate(
-        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)

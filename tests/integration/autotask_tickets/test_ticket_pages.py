@@ -160,3 +160,14 @@ def test_pages_render_tickets_with_a_constant_number_of_queries(
     assert len(re.findall(r"ExecuteCommand\.aspx\?Code=OpenTicketDetail", html)) == 33
     assert large == small
     assert sim.requests == [], "pages never call Autotask"
+
+
+def test_autotasks_validation_text_is_shown(sim, env_config, run, operator_client):
+    from integrations.autotask.simulator import SANDBOX
+
+    from .conftest import COMPANY_ID
+
+    sim.deactivate_company(SANDBOX.database_id, COMPANY_ID)
+    html = operator_client.post(_url(run), follow=True).content.decode()
+    assert "Could not create the Autotask ticket: Autotask rejected POST Tickets (HTTP 500)" in html
+    assert f"Autotask said: The company {COMPANY_ID} is inactive and cannot be used on a ticket." in html
