@@ -41,6 +41,7 @@ bench: venv
 	$(PY) benchmarks/autotask_calls.py
 	$(PY) benchmarks/mapping.py
 	$(PY) benchmarks/autotask_resolution.py
+	$(PY) benchmarks/autotask_tickets.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -165,7 +165,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             ),
             (
                 f"Ticket defaults ({env_name})",
-                {"description": defaults_description, "fields": DEFAULT_FIELD_ORDER},
+                {"description": defaults_description, "fields": [*DEFAULT_FIELD_ORDER, "ticket_due_hours"]},
             ),
         ]
 

@@ -21,7 +21,7 @@ from integrations.autotask.services import configuration, connection
 
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
-SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode", "ticket_due_hours")
 MAX_BIG_INTEGER = 2**63 - 1
 
 
@@ -192,6 +192,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self._add_default_fields()
         self.fields["enabled"].help_text = ENABLED_HELP
         self.fields["compatibility_mode"].help_text = COMPATIBILITY_MODE_HELP
+        # Phase 4: optional on the page (a form without it keeps the stored value).
+        self.fields["ticket_due_hours"].required = False
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
@@ -256,6 +258,10 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             )
 
     # -- validation ------------------------------------------------------------------------------------
+
+    def clean_ticket_due_hours(self):
+        value = self.cleaned_data.get("ticket_due_hours")
+        return self.instance.ticket_due_hours if value is None else value
 
     def clean_base_url(self):
         return configuration.normalise_base_url(self.cleaned_data.get("base_url"))

@@ -6,6 +6,7 @@ from: a sandbox id is never used in production.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from fernet_fields import EncryptedCharField
@@ -30,6 +31,13 @@ class AutotaskSettings(models.Model):
     compatibility_mode = models.BooleanField(
         default=False,
         help_text="Also allow manual ticket numbers and linking existing Autotask tickets while enabled.",
+    )
+    #: phase 4: some tenants (ticket categories) require a due date on every ticket
+    ticket_due_hours = models.PositiveSmallIntegerField(
+        "ticket due after (hours)",
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
+        help_text="New tickets are due this many hours after they are created (Autotask's dueDateTime).",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

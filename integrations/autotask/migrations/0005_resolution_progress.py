@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("autotask", "0003_mapping_tickets"),
+        ("autotask", "0004_ticket_due_hours"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
