@@ -244,6 +244,8 @@ def mapping_panel_context(request, customer):
         "other_mappings": others,
         "problems": mapping_service.mapping_problems(settings, env_config),
         "can_map": can_map(request.user),
+        # the mapping's buttons disappear while the integration is disabled (phase 6); it stays visible
+        "enabled": settings.enabled,
         "min_chars": mapping_service.SEARCH_MIN_CHARS,
     }
 

@@ -79,255 +79,188 @@ class MappingExtension(TemplateExtension):
         return self._badge(request, customer, "autotask/inc/mapping_panel.html")
 
 
-class TicketExtension(TemplateExtension):
-    """Phase 4: a run's ticket (number, link, state) and the Create Autotask ticket action.
+class TicketPage:
+    """What the ticket slots of one page need, loaded ONCE per request and shared by every slot and row.
 
-    Database only. Each page loads, once: the settings, the environments' web URLs and the tickets of the
-    rows shown (`prepare_*`), so its query count does not depend on the number of rows.
+    Queries (never an API call, never a write): the settings with the environments' web URLs (1); the
+    shown runs' ticket links with their tickets and users (1, per `load` of new rows); only while the
+    integration is enabled and something depends on it: the active environment (1) and its reference data
+    (1), to know whether the integration is usable ("live"). Run detail adds the count of runs sharing the
+    ticket (1) and the run's timeline (1).
     """
 
-    name = "Autotask tickets"
+    ATTR = "_autotask_ticket_page"
 
-    # -- bulk loading -------------------------------------------------------------------------------
-
-    def _page(self, request, runs=None):
-        """Per-request cache: {"enabled", "web_urls", "tickets": {run id: ticket}}."""
+    def __init__(self, request):
         from integrations.autotask.services import tickets
 
-        page = getattr(request, "_autotask_ticket_page", None)
+        self.request = request
+        self.user = getattr(request, "user", None)
+        self.settings, self.web_urls = tickets.page_settings()
+        self.enabled = bool(self.settings is not None and self.settings.enabled)
+        self.links = {}  # run id → RunTicket (with .ticket)
+        self.loaded = set()
+        self._active = None
+        self._env_config = None
+        self._rows = None
+
+    @classmethod
+    def for_request(cls, request, runs=()):
+        page = getattr(request, cls.ATTR, None) if request is not None else None
         if page is None:
-            enabled, web_urls = tickets.page_state()
-            page = {
-                "enabled": enabled,
-                "web_urls": web_urls,
-                "tickets": {},
-                "loaded": set(),
-            }
+            page = cls(request)
             if request is not None:
-                request._autotask_ticket_page = page
-        if runs is not None:
-            missing = [run.pk for run in runs if run.pk not in page["loaded"]]
-            if missing:
-                page["tickets"].update(tickets.tickets_for_runs(missing))
-                page["loaded"].update(missing)
+                setattr(request, cls.ATTR, page)
+        page.load(runs)
         return page
 
-    def _context(self, request, run):
+    def load(self, runs):
+        from integrations.autotask.models import RunTicket
+
+        missing = [run.pk for run in runs if run.pk not in self.loaded]
+        if missing:
+            links = RunTicket.objects.filter(run_id__in=missing).select_related(
+                "ticket__created_by", "ticket__claimed_by", "ticket__resolved_by", "linked_by"
+            )
+            self.links.update((link.run_id, link) for link in links)
+            self.loaded.update(missing)
+
+    @property
+    def active(self):
+        """Enabled and usable (linking.integration_active), from at most two more queries."""
+        if self._active is None:
+            self._active = False
+            if self.enabled:
+                from integrations.autotask.models import EnvironmentConfig
+                from integrations.autotask.services.configuration import (
+                    configuration_problems,
+                    reference_rows,
+                )
+
+                env_config = EnvironmentConfig.objects.filter(environment=self.settings.environment).first()
+                if env_config is not None:  # no row: never configured (and a page never creates it)
+                    self._env_config = env_config
+                    self._rows = reference_rows(env_config.environment, env_config.database_id)
+                    self._active = not configuration_problems(
+                        self.settings, env_config=env_config, rows=self._rows
+                    )
+        return self._active
+
+    def has_perm(self, permission):
+        return bool(self.user is not None and self.user.has_perm(permission))
+
+    def status_label(self, ticket):
+        """The cached label of the ticket's last known status ("" when unknown)."""
+        from integrations.autotask.models import ReferenceKind, ReferenceValue
+
+        if ticket.status_id is None:
+            return ""
+        env = self._env_config
+        if (
+            self._rows is not None
+            and env.environment == ticket.environment
+            and env.database_id == ticket.database_id
+        ):
+            row = self._rows.get((ReferenceKind.STATUS, ticket.status_id))
+            return row.label if row else ""
+        row = (
+            ReferenceValue.objects.filter(
+                environment=ticket.environment,
+                database_id=ticket.database_id,
+                kind=ReferenceKind.STATUS,
+                value=ticket.status_id,
+            )
+            .only("label")
+            .first()
+        )
+        return row.label if row else ""
+
+    def context(self, run):
+        """The one description of `run`'s ticket and the actions applicable to it, for every slot."""
+        from integrations.autotask.models import TicketState
         from integrations.autotask.services import tickets
         from runs.models import ATTENTION_STATUSES
 
-        page = self._page(request, [run])
-        ticket = page["tickets"].get(run.pk)
-        user = getattr(request, "user", None)
-        can_create = bool(
-            page["enabled"]
-            and user is not None
-            and user.has_perm("autotask.create_ticket")
-            and run.status in ATTENTION_STATUSES
-        )
+        self.load([run])
+        link = self.links.get(run.pk)
+        ticket = link.ticket if link else None
         state = None
         if ticket is not None:
-            if ticket.state == "created":
+            if ticket.state == TicketState.CREATED:
                 state = "created"
             elif tickets.claim_is_fresh(ticket):
                 state = "pending"
             else:
                 state = "checking"
+        may_create = self.has_perm("autotask.create_ticket") and run.status in ATTENTION_STATUSES
+        may_resolve = self.has_perm("autotask.resolve_ticket") and state == "created"
+        may_link = self.has_perm("autotask.link_ticket") and ticket is None
+        # "live" is only worth its two queries when a ticket is shown or an action may be offered
+        live = self.active if (ticket is not None or may_create or may_resolve or may_link) else False
         return {
             "run": run,
+            "link": link,
             "ticket": ticket,
             "state": state,
-            "web_url": tickets.ticket_web_url(
-                ticket, page["web_urls"].get(getattr(ticket, "environment", ""))
-            ),
+            "live": live,
+            "web_url": tickets.ticket_web_url(ticket, self.web_urls.get(getattr(ticket, "environment", ""))),
             # a new ticket, or finishing an attempt whose outcome is unknown
-            "can_create": can_create and state in (None, "checking"),
-            "request": request,
+            "can_create": live and may_create and state in (None, "checking"),
+            "can_resolve": live and may_resolve and not ticket.resolution_outcome,
+            "can_link": live and may_link and self.settings.compatibility_mode,
+            "request": self.request,
         }
 
+
+class TicketExtension(TemplateExtension):
+    """Phases 4–6: a run's Autotask ticket, shown ONCE per place, and its actions.
+
+    - run_list_badges (Run Checks and Job Details rows): one badge — the ticket number linking to
+      Autotask's OpenTicketDetail, a small state marker (being created / checking Autotask… / closed /
+      completed / missing / not live) — and the applicable Create / Resolve buttons.
+    - run_detail_actions: Create ticket / Resolve ticket / Link an existing ticket, as applicable.
+    - run_detail_panels: one ticket panel (number and link, origin, state, last known status, sync
+      problem, resolution, runs sharing it, "not live") and the run's Autotask timeline.
+    All from one shared per-request load (`TicketPage`): database only, constant queries.
+    """
+
+    name = "Autotask tickets"
+    #: the most timeline entries shown on the page (the admin audit log has them all)
+    TIMELINE_LIMIT = 100
+
     def prepare_run_list_badges(self, request, runs):
-        self._page(request, runs)
+        TicketPage.for_request(request, runs)
 
     def prepare_run_detail_panels(self, request, runs):
-        self._page(request, runs)
+        TicketPage.for_request(request, runs)
 
     def prepare_run_detail_actions(self, request, runs):
-        self._page(request, runs)
-
-    # -- slots --------------------------------------------------------------------------------------
+        TicketPage.for_request(request, runs)
 
     def run_list_badges(self, request, run):
-        context = self._context(request, run)
+        context = TicketPage.for_request(request).context(run)
         if context["ticket"] is None and not context["can_create"]:
             return ""
         return self.render_template("autotask/inc/run_list_ticket.html", context, request)
 
     def run_detail_actions(self, request, run):
-        context = self._context(request, run)
-        if not context["can_create"]:
+        context = TicketPage.for_request(request).context(run)
+        if not (context["can_create"] or context["can_resolve"] or context["can_link"]):
             return ""
-        return self.render_template("autotask/inc/run_detail_ticket_action.html", context, request)
-
-    def run_detail_panels(self, request, run):
-        context = self._context(request, run)
-        if context["ticket"] is None:
-            return ""
-        return self.render_template("autotask/inc/run_detail_ticket_panel.html", context, request)
-
-
-class ResolutionExtension(TemplateExtension):
-    """Phase 5: the Resolve ticket action and the outcome of a resolution.
-
-    Renders stored data only: the outcome on the shared ticket record (so every run of a shared ticket
-    shows it), the last known Autotask status from the status sync, and an unfinished attempt's progress.
-    `prepare_*` bulk-loads the runs' tickets in one query per page (kept on the request).
-    """
-
-    name = "Autotask ticket resolution"
-
-    def _data(self, request, runs):
-        from integrations.autotask.models import RunTicket, TicketState
-        from integrations.autotask.services.configuration import configuration_problems
-
-        holder = request if request is not None else type("Holder", (), {})()
-        data = getattr(holder, "_autotask_resolution", None)
-        if data is None:
-            data = {"tickets": {}, "loaded": set(), "shared": {}}
-            holder._autotask_resolution = data
-        missing = [run.pk for run in runs if run.pk not in data["loaded"]]
-        if missing:
-            links = RunTicket.objects.filter(
-                run_id__in=missing, ticket__state=TicketState.CREATED, ticket__ticket_id__isnull=False
-            ).select_related("ticket__resolved_by")
-            for link in links:
-                data["tickets"][link.run_id] = link.ticket
-            data["loaded"].update(missing)
-        if "can_resolve" not in data:
-            user = getattr(request, "user", None)
-            data["can_resolve"] = bool(user and user.has_perm("autotask.resolve_ticket"))
-        if "usable" not in data and data["can_resolve"] and data["tickets"]:
-            data["usable"] = not configuration_problems()
-        return data
-
-    def _context(self, request, run):
-        data = self._data(request, [run])
-        ticket = data["tickets"].get(run.pk)
-        if ticket is None:
-            return None
-        can_act = data["can_resolve"] and data.get("usable", False) and not ticket.resolution_outcome
-        return {"run": run, "ticket": ticket, "can_resolve": can_act, "request": request}
-
-    def prepare_run_list_badges(self, request, runs):
-        self._data(request, runs)
-
-    def prepare_run_detail_actions(self, request, runs):
-        self._data(request, runs)
-
-    def prepare_run_detail_panels(self, request, runs):
-        from django.db.models import Count
-
-        from integrations.autotask.models import RunTicket
-
-        data = self._data(request, runs)
-        ticket_ids = {t.pk for t in data["tickets"].values()}
-        if ticket_ids:
-            counts = (
-                RunTicket.objects.filter(ticket_id__in=ticket_ids)
-                .values("ticket_id")
-                .annotate(n=Count("id"))
-                .values_list("ticket_id", "n")
-            )
-            data["shared"].update(dict(counts))
-        statuses = {t.status_id for t in data["tickets"].values() if t.status_id is not None}
-        if statuses:
-            from integrations.autotask.models import ReferenceKind, ReferenceValue
-
-            rows = ReferenceValue.objects.filter(kind=ReferenceKind.STATUS, value__in=statuses)
-            data["status_labels"] = {(r.environment, r.database_id, r.value): r.label for r in rows}
-
-    def run_list_badges(self, request, run):
-        context = self._context(request, run)
-        if context is None:
-            return ""
-        return self.render_template("autotask/inc/resolution_badge.html", context, request)
-
-    def run_detail_actions(self, request, run):
-        context = self._context(request, run)
-        if context is None or not context["can_resolve"]:
-            return ""
-        return self.render_template("autotask/inc/resolution_action.html", context, request)
-
-    def run_detail_panels(self, request, run):
-        context = self._context(request, run)
-        if context is None:
-            return ""
-        data = self._data(request, [run])
-        ticket = context["ticket"]
-        context["runs_on_ticket"] = data["shared"].get(ticket.pk, 1)
-        context["status_label"] = data.get("status_labels", {}).get(
-            (ticket.environment, ticket.database_id, ticket.status_id), ""
-        )
-        return self.render_template("autotask/inc/resolution_panel.html", context, request)
-
-
-class LinkingExtension(TemplateExtension):
-    """Phase 6: link an existing ticket, the manual-number fallback, the run's Autotask timeline.
-
-    - run_detail_actions: "Link an existing Autotask ticket" (integration active, compatibility mode on,
-      `autotask.link_ticket`, the run has no ticket yet);
-    - run_detail_panels: the run's linked ticket (and, while the integration is not active, any ticket of
-      the run, marked "not live": last known values only), then the timeline of every AuditEvent about the
-      run. Constant queries; never an API call.
-    """
-
-    name = "Autotask ticket linking"
-    #: the most timeline entries shown on the page (the admin audit log has them all)
-    TIMELINE_LIMIT = 100
-
-    def _state(self, request):
-        """(settings, active) once per request (both slots need it)."""
-        cached = getattr(request, "_autotask_linking_state", None)
-        if cached is None:
-            from integrations.autotask.models import AutotaskSettings
-            from integrations.autotask.services.linking import integration_active
-
-            settings = AutotaskSettings.load()
-            cached = (settings, integration_active(settings))
-            if request is not None:
-                request._autotask_linking_state = cached
-        return cached
-
-    def run_detail_actions(self, request, run):
-        from integrations.autotask.models import RunTicket
-
-        if not request.user.has_perm("autotask.link_ticket"):
-            return ""
-        settings, active = self._state(request)
-        if not (active and settings.compatibility_mode):
-            return ""
-        if RunTicket.objects.filter(run=run).exists():
-            return ""
-        return self.render_template("autotask/inc/link_form.html", {"run": run}, request)
+        return self.render_template("autotask/inc/run_ticket_actions.html", context, request)
 
     def run_detail_panels(self, request, run):
         from integrations.autotask.audit import action_label
-        from integrations.autotask.models import AuditEvent, RunTicket, TicketOrigin
-        from integrations.autotask.views.linking import status_label
+        from integrations.autotask.models import AuditEvent, RunTicket
 
-        settings, active = self._state(request)
-        link = RunTicket.objects.filter(run=run).select_related("ticket", "linked_by").first()
-        ticket = link.ticket if link else None
-        show_ticket = ticket is not None and (ticket.origin == TicketOrigin.LINKED or not active)
-        context = {"run": run, "live": active, "ticket": None}
-        if show_ticket:
-            context.update(
-                ticket=ticket,
-                link=link,
-                status_label=status_label(ticket.environment, ticket.database_id, ticket.status_id)
-                if ticket.status_id is not None
-                else "",
-                other_runs=RunTicket.objects.filter(ticket=ticket).exclude(run=run).count(),
-                other_environment=ticket.environment != settings.environment,
+        page = TicketPage.for_request(request)
+        context = page.context(run)
+        ticket = context["ticket"]
+        if ticket is not None:
+            context["status_label"] = page.status_label(ticket)
+            context["other_runs"] = RunTicket.objects.filter(ticket=ticket).exclude(run=run).count()
+            context["other_environment"] = (
+                page.settings is not None and ticket.environment != page.settings.environment
             )
         events = list(
             AuditEvent.objects.filter(run=run)
@@ -336,21 +269,20 @@ class LinkingExtension(TemplateExtension):
         )
         context["events"] = [(event, action_label(event.action)) for event in events[: self.TIMELINE_LIMIT]]
         context["more_events"] = len(events) > self.TIMELINE_LIMIT
+        user = page.user
         context["audit_url"] = (
             reverse("admin:autotask_auditevent_changelist") + f"?run={run.pk}"
-            if request.user.is_staff
-            and (
-                request.user.has_perm("autotask.manage_autotask")
-                or request.user.has_perm("autotask.view_auditevent")
-            )
+            if user is not None
+            and user.is_staff
+            and (user.has_perm("autotask.manage_autotask") or user.has_perm("autotask.view_auditevent"))
             else ""
         )
-        if not show_ticket and not events:
+        if ticket is None and not events:
             return ""
-        return self.render_template("autotask/inc/run_panel.html", context, request)
+        return self.render_template("autotask/inc/run_ticket_panel.html", context, request)
 
 
-EXTENSIONS = (MappingExtension, TicketExtension, ResolutionExtension, LinkingExtension)
+EXTENSIONS = (MappingExtension, TicketExtension)
 
 
 def register_all():

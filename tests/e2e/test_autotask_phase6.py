@@ -185,7 +185,7 @@ def test_disable_manual_number_reenable_and_link(new_page, log_in, world, simula
     expect(operator_page.locator(".alert-success")).to_contain_text(
         f"Linked Autotask ticket {ticket['ticketNumber']}"
     )
-    expect(operator_page.locator("#autotask-linked-number")).to_have_text(ticket["ticketNumber"])
+    expect(operator_page.locator("#autotask-ticket-number")).to_have_text(ticket["ticketNumber"])
     timeline = operator_page.locator("#autotask-timeline")
     expect(timeline).to_contain_text("Existing ticket linked")
     expect(timeline).to_contain_text(ticket["ticketNumber"])

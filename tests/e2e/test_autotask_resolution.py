@@ -95,7 +95,7 @@ def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_
     run, ticket = two_tickets["closed"]
     page.goto(run.get_absolute_url())
     expect(page.locator("#resolution-outcome")).to_have_text("Not resolved from Backupchecks yet.")
-    page.get_by_role("link", name=f"Resolve ticket {ticket.ticket_number}").click()
+    page.get_by_role("link", name="Resolve ticket", exact=True).click()
     expect(
         page.get_by_role("heading", name=f"Resolve Autotask ticket {ticket.ticket_number}")
     ).to_be_visible()
@@ -123,7 +123,7 @@ def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_
     row = page.locator("table.run-table tbody tr", has_text="File server backup")
     expect(row.locator(".resolve-ticket")).to_be_visible()
     shot(page, "run-checks-before-desktop")
-    row.get_by_role("link", name=f"Resolve ticket {ticket.ticket_number} of run {run.pk}").click()
+    row.get_by_role("link", name=f"Resolve the Autotask ticket of run {run.pk}").click()
     expect(page.locator("#resolve-prediction")).to_contain_text(
         "with time logged, it adds an internal note only"
     )

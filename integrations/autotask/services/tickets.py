@@ -163,19 +163,17 @@ def web_urls():
     return dict(EnvironmentConfig.objects.values_list("environment", "web_url"))
 
 
-def page_state():
-    """(enabled, {environment: web URL}) for rendering pages: one query, and no write (a page render never
-    creates the settings row; without it the integration counts as disabled)."""
+def page_settings():
+    """(AutotaskSettings or None, {environment: web URL}) for rendering pages: one query, and no write (a
+    page render never creates the settings row; without it the integration counts as disabled)."""
     annotations = {
         f"web_url_{env}": Subquery(EnvironmentConfig.objects.filter(environment=env).values("web_url")[:1])
         for env in Environment.values
     }
-    row = (
-        AutotaskSettings.objects.filter(pk=1).annotate(**annotations).values("enabled", *annotations).first()
-    )
-    if row is None:
-        return False, {}
-    return row["enabled"], {env: row[f"web_url_{env}"] or "" for env in Environment.values}
+    settings = AutotaskSettings.objects.filter(pk=1).annotate(**annotations).first()
+    if settings is None:
+        return None, {}
+    return settings, {env: getattr(settings, f"web_url_{env}") or "" for env in Environment.values}
 
 
 def ticket_web_url(ticket, web_url):

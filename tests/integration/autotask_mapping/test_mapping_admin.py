@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from customers.models import Customer
-from integrations.autotask.models import AuditEvent, CompanyMapping
+from integrations.autotask.models import AuditEvent, AutotaskSettings, CompanyMapping
 from integrations.autotask.services import mapping as svc
 
 from .conftest import PRODUCTION_DB, SANDBOX_DB, sandbox_company
@@ -130,6 +130,20 @@ def test_rename_check_acknowledge_from_the_change_page(sandbox, sim, customer, m
     mapping_admin_client.post(reverse("autotask:acknowledge_rename", args=[customer.pk]))
     page = mapping_admin_client.get(change_url(customer)).content.decode()
     assert 'data-status="ok"' in page and "previously" not in page
+
+
+def test_disabled_integration_shows_the_mapping_without_its_buttons(
+    sandbox, sim, customer, mapping_admin_client
+):
+    svc.map_customer(customer, sandbox_company(sim)["id"])
+    page = mapping_admin_client.get(change_url(customer)).content.decode()
+    assert reverse("autotask:unmap_customer", args=[customer.pk]) in page
+    AutotaskSettings.objects.filter(pk=1).update(enabled=False)
+    sim.clear_requests()
+    page = mapping_admin_client.get(change_url(customer)).content.decode()
+    assert 'data-status="ok"' in page and "integration is disabled" in page
+    assert "/autotask/" not in page.split('id="autotask-mapping"')[1].split("</section>")[0]
+    assert sim.api_call_count() == 0
 
 
 def test_unmap_button(sandbox, sim, customer, mapping_admin_client):

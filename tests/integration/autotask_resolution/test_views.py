@@ -8,10 +8,12 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from backupchecks import extensions
 from integrations.autotask.models import AutotaskSettings, AutotaskTicket
 from integrations.autotask.services import connection
 from integrations.autotask.services.resolution import sync_ticket_statuses
 from integrations.autotask.simulator import SANDBOX
+from integrations.autotask.template_content import TicketExtension
 
 from .conftest import link_ticket, make_run, writes
 
@@ -130,12 +132,27 @@ def test_pages_use_a_constant_number_of_queries(sim, autotask, operator_client, 
     add_ticketed_runs(2, 0)
     run = make_run(job_name="Shared")
     link_ticket([run, make_run(job_name="Shared 2")], autotask, 8000, "T-shared", 1)
-    checks, detail, confirm = reverse("runs:run_checks"), run.get_absolute_url(), resolve_url(run)
-    small = [_queries(operator_client, url) for url in (checks, detail, confirm)]
+    for i in range(3):  # Job Details rows with tickets of their own
+        link_ticket([make_run(job_name="Shared")], autotask, 7000 + i, f"T-job.{i}", 1)
+    urls = (reverse("runs:run_checks"), run.get_absolute_url(), reverse("runs:job_detail", args=[run.job_id]))
+    urls += (resolve_url(run),)
+    small = [_queries(operator_client, url) for url in urls]
     add_ticketed_runs(25, 100)
-    large = [_queries(operator_client, url) for url in (checks, detail, confirm)]
+    for i in range(30):
+        link_ticket([make_run(job_name="Shared")], autotask, 7100 + i, f"T-job.{100 + i}", 1)
+    large = [_queries(operator_client, url) for url in urls]
 
     assert small == large
+    # The integration's share, loaded once per request for all rows and slots (TicketPage): settings with
+    # web URLs, the rows' tickets, the active environment and its reference data (is it live?); run detail
+    # adds the runs sharing the ticket and the run's timeline.
+    extensions.unregister(TicketExtension)
+    try:
+        core = [_queries(operator_client, url) for url in urls[:3]]
+    finally:
+        extensions.register(TicketExtension)
+    share = [with_tickets - without for with_tickets, without in zip(small[:3], core, strict=True)]
+    assert share == [4, 6, 4], (small, core)
     assert sim.api_call_count() == 0
 
 

@@ -186,11 +186,13 @@ def world(db, settings, django_capture_on_commit_callbacks):
         )
         RunTicket.objects.create(run=runs[name], ticket=ticket)
         AuditEvent.record("ticket_created", run=runs[name], environment="sandbox", message=name)
+    other_customer = Customer.objects.create(name="Tripwire Unmapped")
     _, raw_token = IngestToken.issue("tripwire")
     return SimpleNamespace(
         admin=admin_user,
         operator=operator,
         customer=customer,
+        other_customer=other_customer,
         job=job,
         runs=runs,
         run=runs["plain"],
@@ -271,6 +273,45 @@ URL_CALLS = {
     ],
     "customers:customer_list": [Call(), Call(as_user="operator")],
     "customers:customer_detail": [Call(kwargs=lambda w: {"pk": w.customer.pk}, as_user="operator")],
+    # phase 3: the customer's company mapping (staff with autotask.map_company; htmx and plain forms)
+    "autotask:company_search": [
+        Call(kwargs=lambda w: {"customer_pk": w.customer.pk}, query="?q=Tripwire"),
+        Call(
+            kwargs=lambda w: {"customer_pk": w.customer.pk},
+            query="?q=Dental&include_inactive=1",
+            extra={"HTTP_HX_REQUEST": "true"},
+        ),
+    ],
+    "autotask:map_customer": [
+        Call("post", kwargs=lambda w: {"customer_pk": w.customer.pk}, data=lambda w: {"company_id": "1178"}),
+        Call(
+            "post",
+            kwargs=lambda w: {"customer_pk": w.other_customer.pk},
+            data=lambda w: {"company_id": "1179"},
+            extra={"HTTP_HX_REQUEST": "true"},
+        ),
+    ],
+    "autotask:acknowledge_rename": [Call("post", kwargs=lambda w: {"customer_pk": w.customer.pk})],
+    "autotask:check_mapping": [Call("post", kwargs=lambda w: {"customer_pk": w.customer.pk})],
+    "autotask:unmap_customer": [Call("post", kwargs=lambda w: {"customer_pk": w.customer.pk})],
+    # phase 4: the ticket preview and the create action, for every kind of run (and as a plain operator)
+    "autotask:create_ticket": [
+        *(Call(kwargs=_run_pk(name)) for name in ("plain", "created", "pending", "unknown", "manual")),
+        Call(kwargs=_run_pk("plain"), as_user="operator", query="?next=/"),
+        *(
+            Call("post", kwargs=_run_pk(name), data=lambda w: {"next": "/"}, as_user="operator")
+            for name in ("plain", "unknown", "pending", "created")
+        ),
+    ],
+    # phase 5: the resolve confirmation and the resolve action (created and linked tickets, no ticket)
+    "autotask:resolve_ticket": [
+        *(Call(kwargs=_run_pk(name)) for name in ("created", "linked", "plain")),
+        *(
+            Call("post", kwargs=_run_pk(name), data=lambda w: {"remark": "fixed", "next": "/"}, as_user=user)
+            for name in ("created", "linked", "plain")
+            for user in ("operator", "admin")
+        ),
+    ],
     # phase 6
     "autotask:link_lookup": [
         Call(
@@ -477,6 +518,8 @@ def _admin_model_calls(client, world, model_admin, view):
 #: command → the argument lists to run it with (each must exit without an Autotask request)
 COMMAND_CALLS = {
     "autotask_link_manual_tickets": [[], ["--apply"]],
+    "autotask_check_mappings": [["--no-progress"], ["--no-progress", "--customer", "__customer__"]],
+    "autotask_sync_tickets": [["--no-progress"]],
 }
 
 
@@ -494,7 +537,10 @@ def test_every_command_has_an_entry():
 
 
 #: task name (its function's name) → world -> (args, kwargs)
-TASK_CALLS = {}
+TASK_CALLS = {
+    "check_mappings_task": lambda w: ((), {"customer_ids": None, "user_id": w.admin.pk}),
+    "sync_ticket_statuses_task": lambda w: ((), {"user_id": w.operator.pk}),
+}
 
 
 def discovered_tasks():
@@ -657,6 +703,7 @@ def test_nothing_calls_autotask_while_disabled(world, tripwire):
         for args in arg_lists:
             try:
                 with world.on_commit(execute=True):
+                    args = [str(world.customer.pk) if a == "__customer__" else a for a in args]
                     call_command(command, *args, stdout=_Sink(), stderr=_Sink())
             except (SystemExit, AssertionError):
                 pass  # the exit code is the command's business; requests are recorded by the wire
