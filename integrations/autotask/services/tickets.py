@@ -417,7 +417,8 @@ def build_payload(ctx, key, now):
 def preview_ticket(run):
     """What creating a ticket for `run` would send: a TicketDraft. Database only — zero API calls.
 
-    Raises ActionRefused when a precondition fails (the same checks as `create_ticket_for_run`).
+    Raises ActionRefused when a precondition fails (the same checks as `create_ticket_for_run`). When an
+    earlier run of the job has an open ticket, `extra["open_ticket"]` holds it (see `_offer_open_ticket`).
     """
     run = _load_run(run)
     ctx = _check_preconditions(run)
@@ -433,7 +434,7 @@ def preview_ticket(run):
         row = rows.get((kind, value))
         return Choice(value, row.label if row else "")
 
-    return TicketDraft(
+    draft = TicketDraft(
         run=run,
         payload=payload,
         environment=env.environment,
@@ -453,6 +454,27 @@ def preview_ticket(run):
         external_id=key,
         job_details_url=job_details_url(ctx.settings, run),
         unresolved_claim=ctx.existing,
+    )
+    _offer_open_ticket(draft, ctx)
+    return draft
+
+
+def _offer_open_ticket(draft, ctx):
+    """Ticket-storm avoidance (phase 6): when an earlier run of the job has an open ticket, the preview
+    offers adding this run to it (one internal note) as the default instead of a new ticket. Puts the
+    AutotaskTicket in `draft.extra["open_ticket"]` and says so in `draft.notices`. Database only. Not
+    offered while an earlier attempt for this run is unresolved (that attempt may have created a ticket)."""
+    from .linking import open_ticket_for_job
+
+    if ctx.existing is not None:
+        return
+    ticket = open_ticket_for_job(draft.run.job, ctx.settings)
+    if ticket is None:
+        return
+    draft.extra["open_ticket"] = ticket
+    draft.notices.append(
+        f"Ticket {ticket.ticket_number} of an earlier run of this job is still open. Adding this run to it "
+        "(with an internal note) avoids a second ticket for the same problem."
     )
 
 

@@ -2,7 +2,9 @@
 
 Both need `autotask.create_ticket` (Operators and Admins); anyone else gets 403. The POST is CSRF
 protected; whatever happens the operator lands on the run's page with one message saying what happened
-(Autotask's own text through `messages.operator_message`).
+(Autotask's own text through `messages.operator_message`). When an earlier run of the job has an open
+ticket, the preview offers adding this run to it (`choice=link`, the default: `linking.add_run_to_open_ticket`,
+one API call) or creating a new ticket (`choice=create`).
 """
 
 import json
@@ -48,9 +50,14 @@ def create_ticket(request, pk):
     except ActionRefused as exc:
         draft, refusal = None, exc
     existing = tickets.ticket_for_run(run) if refusal is not None else None
-    existing_url = ""
+    existing_url = open_ticket_url = ""
     if existing is not None:
         existing_url = tickets.ticket_web_url(existing, tickets.web_urls().get(existing.environment, ""))
+    open_ticket = draft.extra.get("open_ticket") if draft is not None else None
+    if open_ticket is not None:  # ticket-storm avoidance: offered as the default choice
+        open_ticket_url = tickets.ticket_web_url(
+            open_ticket, tickets.web_urls().get(open_ticket.environment, "")
+        )
     return render(
         request,
         "autotask/ticket_preview.html",
@@ -62,14 +69,41 @@ def create_ticket(request, pk):
             "refusal": refusal,
             "existing": existing,
             "existing_url": existing_url,
+            "open_ticket_url": open_ticket_url,
             "payload_json": json.dumps(draft.payload, indent=2, ensure_ascii=False) if draft else "",
             "next": _next_url(request, run),
         },
     )
 
 
+def _add_to_open_ticket(request, run, target):
+    """The storm-avoidance choice of the preview: add the run to the job's open ticket (one API call)."""
+    from integrations.autotask.models import AutotaskTicket
+    from integrations.autotask.services import linking
+
+    ticket = AutotaskTicket.objects.filter(pk=request.POST.get("open_ticket") or None).first()
+    if ticket is None:
+        messages.error(request, "That ticket no longer exists; nothing was sent to Autotask.")
+        return redirect(target)
+    try:
+        result = linking.add_run_to_open_ticket(run, ticket, user=request.user)
+    except ActionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(target)
+    if result.note_error:
+        messages.warning(
+            request,
+            f"Added the run to ticket {ticket.ticket_number}, but the internal note failed: {result.note_error}",
+        )
+    else:
+        messages.success(request, f"Added the run to ticket {ticket.ticket_number} with an internal note.")
+    return redirect(target)
+
+
 def _create(request, run):
     target = _next_url(request, run)
+    if request.POST.get("choice") == "link":
+        return _add_to_open_ticket(request, run, target)
     try:
         record = tickets.create_ticket_for_run(run, user=request.user)
     except ActionRefused as exc:

@@ -302,6 +302,12 @@ URL_CALLS = {
             Call("post", kwargs=_run_pk(name), data=lambda w: {"next": "/"}, as_user="operator")
             for name in ("plain", "unknown", "pending", "created")
         ),
+        Call(  # the storm-avoidance choice: add the run to the job's open ticket (with an internal note)
+            "post",
+            kwargs=_run_pk("plain"),
+            data=lambda w: {"choice": "link", "open_ticket": w.runs["created"].autotask_link.ticket_id},
+            as_user="operator",
+        ),
     ],
     # phase 5: the resolve confirmation and the resolve action (created and linked tickets, no ticket)
     "autotask:resolve_ticket": [
