@@ -119,3 +119,35 @@ def test_each_ticket_is_shown_once(ticketed, served_sim, new_page, log_in, who, 
         page.screenshot(path=str(ARTIFACTS / f"autotask-display-run-{key}-{who}-{width}.png"), full_page=True)
         _no_sideways_scroll(page)
     assert served_sim.api_call_count(exclude_zone=True) == 0
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP_WIDE, PHONE], ids=["1366", "375"])
+def test_preview_offers_the_jobs_open_ticket_first(ticketed, served_sim, new_page, log_in, viewport):  # noqa: F811
+    from integrations.autotask.models import CompanyMapping
+
+    first_run, ticket = ticketed["created"]
+    customer = first_run.job.customer
+    CompanyMapping.objects.create(
+        customer=customer,
+        environment="sandbox",
+        database_id=ticket.database_id,
+        company_id=ticket.company_id,
+        company_name="Mapped company",
+    )
+    run = make_run(job_name=first_run.job.name)  # the same job fails again
+    page = new_page(viewport)
+    log_in(page, "e2e-operator", PASSWORD)
+    page.goto(run.get_absolute_url())
+    page.get_by_role("link", name="Create Autotask ticket").click()
+    expect(page.locator("#choice-link")).to_be_checked()
+    expect(page.locator("#open-ticket-form")).to_contain_text(ticket.ticket_number)
+    page.screenshot(
+        path=str(ARTIFACTS / f"autotask-display-storm-preview-{viewport['width']}.png"), full_page=True
+    )
+    _no_sideways_scroll(page)
+    assert served_sim.api_call_count(exclude_zone=True) == 0
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".alert-success")).to_contain_text(f"Added the run to ticket {ticket.ticket_number}")
+    expect(page.locator("#autotask-ticket-shared")).to_contain_text("1 other run")
+    assert RunTicket.objects.get(run=run).ticket_id == ticket.pk
+    assert [(r.method, r.entity) for r in served_sim.requests if r.authenticated] == [("POST", "TicketNotes")]
