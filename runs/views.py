@@ -142,9 +142,14 @@ def _run_for_detail(pk):
 def _render_run_detail(request, run, ticket_form=None, status=200):
     prepare_slot("run_detail_panels", request, [run])
     prepare_slot("run_detail_actions", request, [run])
-    can_edit_ticket = _manual_ticket_entry_allowed(request, run)
+    # No integration policy against manual numbers (e.g. Autotask enabled without compatibility mode: its
+    # tickets replace them; an existing manual number stays visible either way).
+    manual_numbers_used = policy_allows("manual_ticket_entry_allowed", request, run)
+    can_edit_ticket = manual_numbers_used and request.user.has_perm("runs.edit_manual_ticket_number")
     context = {
         "run": run,
+        # an empty manual number is not shown while an integration's tickets replace manual numbers
+        "show_manual_ticket_number": manual_numbers_used or bool(run.manual_ticket_number),
         "job": run.job,
         "customer": run.job.customer,
         "can_review": request.user.has_perm("runs.review_run"),
@@ -152,14 +157,6 @@ def _render_run_detail(request, run, ticket_form=None, status=200):
         "ticket_form": (ticket_form or ManualTicketNumberForm(instance=run)) if can_edit_ticket else None,
     }
     return render(request, "runs/run_detail.html", context, status=status)
-
-
-def _manual_ticket_entry_allowed(request, run):
-    """The permission, and no integration policy against it (e.g. Autotask enabled without compatibility
-    mode: its tickets replace manual numbers; an existing manual number stays visible either way)."""
-    return request.user.has_perm("runs.edit_manual_ticket_number") and policy_allows(
-        "manual_ticket_entry_allowed", request, run
-    )
 
 
 @require_GET

@@ -41,6 +41,17 @@ def test_manual_entry_follows_the_switches(
     assert api_calls(sim) == 0
 
 
+@pytest.mark.parametrize(
+    ("enabled", "compatibility_mode", "shown"), [(True, False, False), (False, False, True)]
+)
+def test_an_empty_manual_number_is_not_shown_while_autotask_tickets_replace_it(
+    active, sim, job, viewer_client, enabled, compatibility_mode, shown
+):
+    run = make_run(job)
+    set_switches(enabled=enabled, compatibility_mode=compatibility_mode)
+    assert ('id="manual-ticket-number"' in _detail(viewer_client, run)) is shown
+
+
 def test_refused_manual_post_tells_why(active, job, operator_client):
     set_switches(compatibility_mode=False)
     run = make_run(job)
