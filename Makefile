@@ -39,6 +39,9 @@ format: venv
 bench: venv
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/autotask_calls.py
+	$(PY) benchmarks/mapping.py
+	$(PY) benchmarks/autotask_resolution.py
+	$(PY) benchmarks/autotask_tickets.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -22,6 +22,7 @@ SLOTS = {
     "run_list_badges": "Run",  # one cell in each Run Checks row
     "job_detail_panels": "BackupJob",
     "customer_detail_panels": "Customer",
+    "customer_list_badges": "Customer",  # inline after the name in each customer list row
 }
 
 
@@ -78,3 +79,53 @@ def prepare_slot(slot, request, objects):
         except Exception:
             # A failing prepare must not break the page; each row's render will show the error box.
             logger.exception("Template extension %s failed to prepare slot %s", extension.name, slot)
+
+
+# --- Policies: yes/no questions core views ask integrations ----------------------------------------------
+#
+# Some core behaviour depends on an integration's state without core importing it (e.g. the Autotask
+# integration takes over ticket numbers while it is enabled). Core asks `policy_allows(name, request, obj)`;
+# an integration answers by `register_policy(name, func)` in its `AppConfig.ready()`. With nothing
+# registered the answer is True: core behaves exactly as without integrations. A policy reads the local
+# database only (never a remote API) and costs a constant number of queries.
+
+# Every policy core asks about, and what it is asked with.
+POLICIES = {
+    # May an operator enter or edit the manual ticket number of this run? Asked when run detail renders
+    # (the form is only offered when True) and again on the POST that saves it (refused when False).
+    # func(request, run) -> bool
+    "manual_ticket_entry_allowed": "Run",
+}
+
+_policies: dict[str, list] = {name: [] for name in POLICIES}
+
+
+def register_policy(name, func):
+    """Add `func(request, obj) -> bool` to policy `name` (idempotent for the same function)."""
+    if name not in POLICIES:
+        raise ValueError(f"Unknown policy {name!r}; known policies: {', '.join(POLICIES)}")
+    if func not in _policies[name]:
+        _policies[name].append(func)
+    return func
+
+
+def unregister_policy(name, func):
+    _policies[name][:] = [f for f in _policies[name] if f is not func]
+
+
+def registered_policies(name):
+    return list(_policies[name])
+
+
+def policy_allows(name, request, obj):
+    """True unless a registered policy answers False. A policy that raises is logged and counts as "allows":
+    a broken integration must not take the core (pre-integration) workflow away."""
+    if name not in POLICIES:
+        raise ValueError(f"Unknown policy {name!r}; known policies: {', '.join(POLICIES)}")
+    for func in list(_policies[name]):
+        try:
+            if not func(request, obj):
+                return False
+        except Exception:
+            logger.exception("Policy %r of %r failed; allowing", name, func)
+    return True

@@ -54,10 +54,12 @@ def customer_list(request):
     if query:
         customers = customers.filter(name__icontains=query)
     page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    page_customers = list(page.object_list)
+    prepare_slot("customer_list_badges", request, page_customers)
     return render(
         request,
         "customers/customer_list.html",
-        {"page": page, "customers": list(page.object_list), "query": query, "statuses": RunStatus},
+        {"page": page, "customers": page_customers, "query": query, "statuses": RunStatus},
     )
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from backupchecks.extensions import prepare_slot
+from backupchecks.extensions import policy_allows, prepare_slot
 
 from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
 from .models import BackupJob, Run, RunStatus
@@ -176,11 +176,16 @@ def _run_for_detail(pk):
 def _render_run_detail(request, run, ticket_form=None, status=200):
     prepare_slot("run_detail_panels", request, [run])
     prepare_slot("run_detail_actions", request, [run])
-    can_edit_ticket = request.user.has_perm("runs.edit_manual_ticket_number")
+    # No integration policy against manual numbers (e.g. Autotask enabled without compatibility mode: its
+    # tickets replace them; an existing manual number stays visible either way).
+    manual_numbers_used = policy_allows("manual_ticket_entry_allowed", request, run)
+    can_edit_ticket = manual_numbers_used and request.user.has_perm("runs.edit_manual_ticket_number")
     context = {
         # the Run Checks list this run was opened from (filters, sort), for "and next" and the way back
         "queue_query": Queue(request.GET).query_string,
         "run": run,
+        # an empty manual number is not shown while an integration's tickets replace manual numbers
+        "show_manual_ticket_number": manual_numbers_used or bool(run.manual_ticket_number),
         "job": run.job,
         "customer": run.job.customer,
         "can_review": request.user.has_perm("runs.review_run"),
@@ -202,6 +207,15 @@ def run_ticket_number(request, pk):
     """Save the manual ticket number of a run (empty clears it)."""
     _require_perm(request, "runs.edit_manual_ticket_number")
     run = _run_for_detail(pk)
+    if not policy_allows("manual_ticket_entry_allowed", request, run):
+        # Enforced here too, not only hidden on the page: a form left open since before the switch (or a
+        # crafted POST) changes nothing.
+        messages.error(
+            request,
+            "Manual ticket numbers cannot be entered right now: an integration manages this run's tickets. "
+            "Nothing was changed.",
+        )
+        return redirect(run, permanent=False)
     old_value = run.manual_ticket_number
     form = ManualTicketNumberForm(request.POST, instance=run)
     if not form.is_valid():

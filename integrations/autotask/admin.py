@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from backupchecks.admin_hardening import ProjectAdminMixin
@@ -176,7 +176,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
             ),
             (
                 f"Ticket defaults ({env_name})",
-                {"description": defaults_description, "fields": DEFAULT_FIELD_ORDER},
+                {"description": defaults_description, "fields": [*DEFAULT_FIELD_ORDER, "ticket_due_hours"]},
             ),
         ]
 
@@ -453,37 +453,70 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
 
 class AuditActionFilter(admin.SimpleListFilter):
-    """Filter by action, offering readable names ("Connection tested") for the actions recorded so far."""
+    """Filter by action, offering the codes that occur (one query) under their readable labels."""
 
     title = "action"
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
-        return [(action, audit_text.action_label(action)) for action in actions]
+        codes = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
+        return sorted(
+            ((code, audit_text.action_label(code)) for code in codes), key=lambda pair: pair[1].lower()
+        )
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset
 
 
+class RunListFilter(admin.SimpleListFilter):
+    """Filter by run (`?run=<id>`, e.g. from a run's timeline). Runs are too many to list: the filter
+    shows the chosen run only."""
+
+    title = "run"
+    parameter_name = "run"
+
+    def lookups(self, request, model_admin):
+        # Django applies a filter only when it has choices: always offer the chosen value (an invalid one
+        # then matches nothing instead of being ignored).
+        value = self.value()
+        return [(value, f"Run {value}")] if value else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or int(value) > 2**63 - 1:
+            return queryset.none()
+        return queryset.filter(run_id=int(value))
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
-    """Read-only: who changed or tested the integration, when, and what came of it."""
+    """Read-only: who did what with the integration, when, about which customer/run, and what came of it.
+
+    Filterable by action (readable labels, audit_text.py), outcome, environment, customer, user and run.
+    """
 
     # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;
     # environment and outcome sit in the event column and remain filters.
-    list_display = ("when", "user", "event", "message")
+    list_display = ("when", "user", "event", "subject", "message")
     list_display_links = ("when",)
-    list_filter = (AuditActionFilter, "outcome", "environment")
+    list_filter = (
+        AuditActionFilter,
+        "outcome",
+        "environment",
+        ("customer", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        RunListFilter,
+    )
     search_fields = ("message",)
     date_hierarchy = "at"
-    fields = ("at", "user", "event_name", "environment", "outcome", "message", "details")
+    fields = ("at", "user", "event_name", "environment", "outcome", "message", "customer", "run", "details")
+    readonly_fields = fields
+    list_select_related = ("user", "customer", "run")
 
     class Media:
         css = {"all": ["backupchecks/admin.css"]}
-
-    readonly_fields = fields
-    list_select_related = ("user",)
 
     @admin.display(description="when", ordering="at")
     def when(self, obj):
@@ -505,6 +538,19 @@ class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
     def details(self, obj):
         return audit_text.data_html(obj.data)
 
+    @admin.display(description="about")
+    def subject(self, obj):
+        parts = []
+        if obj.customer_id:
+            parts.append(format_html("{}", obj.customer.name))
+        if obj.run_id:
+            parts.append(
+                format_html(
+                    '<a href="{}">run {}</a>', reverse("runs:run_detail", args=[obj.run_id]), obj.run_id
+                )
+            )
+        return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"
+
     def has_module_permission(self, request):
         return self.has_view_permission(request)
 
@@ -524,3 +570,7 @@ class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Phase 3: the Customer admin with the Autotask company mapping (re-registers customers.admin.CustomerAdmin).
+from integrations.autotask import admin_mapping  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """The audit log in words: action names, field names and values as the settings page shows them.
 
-Used by the audit log admin (list, filter, detail) and when recording settings changes. Events written by
+Used by the audit log admin (list, filter, detail), the run's Autotask timeline and when recording
+settings changes. Add a label here when you add an action code. Events written by
 any phase may carry an action this module does not know; those fall back to "Action name" from the code.
 """
 
@@ -9,12 +10,30 @@ from django.utils.html import format_html, format_html_join
 from .models import Environment
 
 ACTION_LABELS = {
+    # settings page and commands
     "settings_changed": "Settings changed",
     "environment_switched": "Environment switched",
     "credentials_changed": "Credentials stored",
     "test_connection": "Connection tested",
     "refresh_reference": "Reference data refreshed",
     "demo_setup": "Demo set-up",
+    # phase 3: company mapping
+    "map_company": "Customer mapped to a company",
+    "unmap_company": "Company mapping removed",
+    "acknowledge_rename": "Company rename acknowledged",
+    "check_mappings": "Company mappings checked",
+    "mapping_status": "Mapping status changed",
+    # phase 4: tickets
+    "create_ticket": "Ticket creation",
+    # phase 5: resolution and status sync
+    "resolve_ticket": "Ticket resolution",
+    "ticket_status_changed": "Ticket status changed",
+    "sync_ticket_statuses": "Ticket statuses synced",
+    # phase 6: linking
+    "ticket_linked": "Existing ticket linked",
+    "ticket_linked_open": "Run added to an open ticket",
+    "ticket_note_added": "Internal note added",
+    "manual_ticket_linked": "Manual ticket number linked",
 }
 
 FIELD_LABELS = {
@@ -49,7 +68,9 @@ SECRET_FIELDS = ("secret", "integration_code")
 
 
 def action_label(action):
-    return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
+    """The label of an action code; unknown codes are humanised ("ticket_reopened" → "Ticket reopened")."""
+    text = str(action or "").replace("_", " ").replace("-", " ").strip()
+    return ACTION_LABELS.get(action) or (text[:1].upper() + text[1:] if text else "—")
 
 
 def field_label(name):

@@ -23,7 +23,7 @@ from integrations.autotask.services import configuration, connection
 
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
-SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode")
+SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode", "ticket_due_hours")
 #: credentials a live probe proves; a changed impersonation resource id needs no probe (writes only)
 LIVE_CREDENTIAL_FIELDS = ("username", "secret", "integration_code")
 MAX_BIG_INTEGER = 2**63 - 1
@@ -155,6 +155,20 @@ DEFAULT_LABELS = {
 }
 
 
+#: phase 6 (docs/autotask-phase6.md): what the two switches mean for operators
+ENABLED_HELP = (
+    "Off: nothing calls Autotask (only Test connection and Refresh reference data on this page), Autotask "
+    "actions disappear from operator pages and operators enter manual ticket numbers as before. Tickets "
+    "already created or linked stay visible with their last known status, marked “not live”."
+)
+COMPATIBILITY_MODE_HELP = (
+    "Only matters while the integration is enabled. Off: operators cannot enter manual ticket numbers "
+    "(existing manual numbers stay visible). On: operators may still enter manual ticket numbers, and may "
+    "link existing Autotask tickets to runs by ticket number or id. With the integration disabled, "
+    "operators always enter manual ticket numbers as before."
+)
+
+
 class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
     """Settings + the credentials and ticket defaults of the stored environment.
 
@@ -187,6 +201,10 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.wanted_probes = {}
         self._add_credential_fields()
         self._add_default_fields()
+        self.fields["enabled"].help_text = ENABLED_HELP
+        self.fields["compatibility_mode"].help_text = COMPATIBILITY_MODE_HELP
+        # Phase 4: optional on the page (a form without it keeps the stored value).
+        self.fields["ticket_due_hours"].required = False
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
@@ -251,6 +269,10 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
             )
 
     # -- validation ------------------------------------------------------------------------------------
+
+    def clean_ticket_due_hours(self):
+        value = self.cleaned_data.get("ticket_due_hours")
+        return self.instance.ticket_due_hours if value is None else value
 
     def clean_base_url(self):
         return configuration.normalise_base_url(self.cleaned_data.get("base_url"))

@@ -6,6 +6,7 @@ from: a sandbox id is never used in production.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from fernet_fields import EncryptedCharField
@@ -30,6 +31,13 @@ class AutotaskSettings(models.Model):
     compatibility_mode = models.BooleanField(
         default=False,
         help_text="Also allow manual ticket numbers and linking existing Autotask tickets while enabled.",
+    )
+    #: phase 4: some tenants (ticket categories) require a due date on every ticket
+    ticket_due_hours = models.PositiveSmallIntegerField(
+        "ticket due after (hours)",
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
+        help_text="New tickets are due this many hours after they are created (Autotask's dueDateTime).",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -352,6 +360,18 @@ class ResolutionOutcome(models.TextChoices):
     ALREADY_COMPLETE = "already_complete", "Already complete in Autotask"
 
 
+class ResolutionStep(models.TextChoices):
+    """Progress of a resolution that has not finished (phase 5); the retry continues from here."""
+
+    NONE = "", "—"
+    #: an attempt holds the claim (a lease); it may be sending the note right now
+    CLAIMED = "claimed", "Being resolved"
+    #: the note POST was sent but its outcome is not known: the next attempt looks for our note first
+    NOTE_UNKNOWN = "note_unknown", "Note may have been added"
+    #: our note is in Autotask (resolution_note_id); setting the status is still to do
+    NOTE_WRITTEN = "note_written", "Note added; status not yet set"
+
+
 class SyncProblem(models.TextChoices):
     NONE = "", "—"
     MISSING = "missing", "Missing in Autotask"
@@ -401,6 +421,17 @@ class AutotaskTicket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note_id = models.BigIntegerField(null=True, blank=True)
     resolution_remark = models.CharField(max_length=1000, blank=True)
+    #: how far an unfinished resolution got (services/resolution.py); "" = none in progress
+    resolution_step = models.CharField(
+        max_length=20, choices=ResolutionStep.choices, blank=True, default=ResolutionStep.NONE
+    )
+    #: when the current resolution attempt was claimed (a lease) and by whom
+    resolution_claimed_at = models.DateTimeField(null=True, blank=True)
+    resolution_claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: the operator text of the last failed resolution attempt (never a secret)
+    resolution_error = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         verbose_name = "Autotask ticket"

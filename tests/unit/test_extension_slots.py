@@ -20,6 +20,7 @@ PAGE_SLOTS = {
     "run_detail": ["run_detail_panels", "run_detail_actions"],
     "job_detail": ["job_detail_panels", "run_list_badges"],
     "customer_detail": ["customer_detail_panels"],
+    "customer_list": ["customer_list_badges"],
 }
 
 
@@ -64,6 +65,12 @@ class WorkingExtension(extensions.TemplateExtension):
     def prepare_customer_detail_panels(self, request, objects):
         self.prepared["customer_detail_panels"] += 1
 
+    def customer_list_badges(self, request, obj):
+        return self._render("customer_list_badges", request, obj)
+
+    def prepare_customer_list_badges(self, request, objects):
+        self.prepared["customer_list_badges"] += 1
+
 
 class BrokenExtension(extensions.TemplateExtension):
     name = "broken test extension"
@@ -74,6 +81,7 @@ class BrokenExtension(extensions.TemplateExtension):
     run_detail_panels = run_detail_actions = run_list_badges = job_detail_panels = customer_detail_panels = (
         _boom
     )
+    customer_list_badges = _boom
 
     def prepare_run_list_badges(self, request, objects):
         raise RuntimeError("prepare exploded")
@@ -125,6 +133,7 @@ def _url(page, data):
         "run_detail": reverse("runs:run_detail", args=[data["runs"][0].pk]),
         "job_detail": reverse("runs:job_detail", args=[data["job"].pk]),
         "customer_detail": reverse("customers:customer_detail", args=[data["customer"].pk]),
+        "customer_list": reverse("customers:customer_list"),
     }[page]
 
 

@@ -60,7 +60,9 @@ def test_run_checks_query_count_does_not_grow_with_the_database(operator_client)
     assert len(response.context["runs"]) == 50
 
     assert large == small
-    assert small <= 8, f"Run Checks uses {small} queries"
+    # 7 core queries + 2 of the Autotask ticket slots, shared by every row and slot (settings with the web
+    # URLs; the rows' tickets). With the integration enabled: see tests/integration/autotask_tickets.
+    assert small <= 9, f"Run Checks uses {small} queries"
 
 
 def test_run_checks_query_count_with_filters_is_constant(operator_client):

@@ -32,6 +32,14 @@ def without_autotask(monkeypatch):
     monkeypatch.setattr(
         extensions, "_registry", [e for e in extensions._registry if not _from_integrations(e)]
     )
+    monkeypatch.setattr(
+        extensions,
+        "_policies",
+        {
+            name: [f for f in funcs if not _from_integrations(f)]
+            for name, funcs in extensions._policies.items()
+        },
+    )
     for signal in (signals.run_recorded, signals.run_reviewed):
         kept = [r for r in signal.receivers if not _from_integrations(r[1]() if callable(r[1]) else r[1])]
         monkeypatch.setattr(signal, "receivers", kept)

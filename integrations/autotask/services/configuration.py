@@ -246,17 +246,18 @@ def env_defaults(env_config):
 # --- the whole configuration ----------------------------------------------------------------------------
 
 
-def configuration_problems(settings=None):
+def configuration_problems(settings=None, *, env_config=None, rows=None):
     """Why the integration cannot be used right now, as operator-facing sentences; [] when usable.
 
     Checks (database only, never the API): enabled; complete credentials of the selected environment;
     the base URL; a tenant (database id) known from a connection test; and every ticket default a present,
-    active, internal value of that tenant's cached reference data.
+    active, internal value of that tenant's cached reference data. Pages that already loaded the active
+    `env_config` and its `reference_rows()` pass them to save the queries.
     """
     settings = settings or AutotaskSettings.load()
     if not settings.enabled:
         return ["The Autotask integration is disabled."]
-    env_config = settings.active_environment()
+    env_config = env_config or settings.active_environment()
     env_name = env_config.get_environment_display()
     problems = []
     missing = [label for field, label in CREDENTIAL_LABELS.items() if not getattr(env_config, field)]
@@ -270,7 +271,7 @@ def configuration_problems(settings=None):
         )
     else:
         for message in default_problems(
-            env_config.environment, env_config.database_id, env_defaults(env_config)
+            env_config.environment, env_config.database_id, env_defaults(env_config), rows=rows
         ).values():
             problems.append(f"Ticket defaults ({env_name}): {message}")
     return problems

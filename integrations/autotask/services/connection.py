@@ -28,6 +28,11 @@ def set_transport_factory(factory, **client_options):
     _client_options = dict(client_options) if factory else {}
 
 
+def configured_transport():
+    """A transport from the installed factory (tests, the in-process demo), or None for the network."""
+    return _transport_factory() if _transport_factory else None
+
+
 def credentials_for(env_config):
     if not env_config.has_credentials:
         missing = [

@@ -58,6 +58,7 @@ class SimulatorConfig:
     latency_enabled: bool = False  # usage-based latency: ≥50% of the hourly limit → +0.5 s, ≥75% → +1 s
     latency_at_50: float = 0.5
     latency_at_75: float = 1.0
+    latency_seconds: float = 0.0  # fixed extra latency of every authenticated API call (benchmarks)
     fault_delay_seconds: float = 31.0  # "delay" fault default (just past the client's 30 s timeout)
     retry_after_seconds: int | None = (
         None  # Retry-After header on thread/hourly rejections (§16.1); None = none
@@ -315,6 +316,19 @@ class AutotaskSimulator:
             new_id = entities.create(ctx, entity_by_name("TimeEntries"), body)
             self._save()
             return new_id
+
+    def delete_ticket(self, db_id, ticket_id):
+        """Remove a ticket as an Autotask administrator can in the UI (the REST API cannot, reference §6.2):
+        get → {"item": null}, queries skip it. Its notes and time entries go with it."""
+        with self._lock:
+            data = self._data(db_id)
+            if data["Tickets"].pop(int(ticket_id), None) is None:
+                raise KeyError(f"No ticket {ticket_id} in tenant {db_id}")
+            for entity in ("TicketNotes", "TimeEntries"):
+                rows = data[entity]
+                for row_id in [i for i, row in rows.items() if row.get("ticketID") == int(ticket_id)]:
+                    del rows[row_id]
+            self._save()
 
     def tickets(self, db_id):
         with self._lock:
@@ -619,6 +633,8 @@ class AutotaskSimulator:
         return bool(denied) and (route.record_entity or "").lower() in denied
 
     def _apply_latency(self, tenant):
+        if self.config.latency_seconds:
+            self.sleep(self.config.latency_seconds)
         if not self.config.latency_enabled:
             return
         share = self.hourly_usage(tenant) / max(1, self.config.hourly_limit)

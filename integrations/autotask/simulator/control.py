@@ -15,6 +15,7 @@ Routes (JSON in, JSON out; see docs/simulator.md for curl examples):
   GET    /_simulator/tenants/<db>/tickets
   GET    /_simulator/tenants/<db>/tickets/<id>/notes
   POST   /_simulator/tenants/<db>/tickets/<id>/time-entries   {"hours": 1.5, "resource_id": 123}
+  POST   /_simulator/tenants/<db>/tickets/<id>/delete
 """
 
 import json
@@ -98,6 +99,9 @@ def handle(sim, request):
                 return ok({"tickets": sim.tickets(db_id)})
             if len(rest) == 3 and rest[0] == "tickets" and rest[2] == "notes" and method == "GET":
                 return ok({"notes": sim.ticket_notes(db_id, int(rest[1]))})
+            if len(rest) == 3 and rest[0] == "tickets" and rest[2] == "delete" and method == "POST":
+                sim.delete_ticket(db_id, int(rest[1]))
+                return ok()
             if len(rest) == 3 and rest[0] == "tickets" and rest[2] == "time-entries" and method == "POST":
                 entry_id = sim.add_time_entry(
                     db_id,

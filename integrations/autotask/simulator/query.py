@@ -1,5 +1,6 @@
 """The Autotask REST query language (docs/autotask-api.md §4): parsing, validation and evaluation of filters."""
 
+import contextlib
 from datetime import UTC, datetime
 
 MAX_PAGE_SIZE = 500
@@ -64,6 +65,7 @@ class Query:
         if not isinstance(body, dict):
             raise QueryError("The query body must be a JSON object.")
         self.entity = entity
+        self._list_values = {}  # id(filter item) -> its coerced `in`/`notIn` values (a set when hashable)
         self.strict_booleans = strict_booleans
         self.strict_operators = strict_operators
         self.fold = str.lower if case_insensitive_strings else str
@@ -167,7 +169,12 @@ class Query:
             return actual is None or actual == ""
         value = ci_get(item, "value")
         if op in LIST_OPS:
-            wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
+            wanted = self._list_values.get(id(item))
+            if wanted is None:  # coerced once per query, not once per record
+                wanted = [_coerce(v, data_type, self.strict_booleans, self.fold) for v in value]
+                with contextlib.suppress(TypeError):  # unhashable values stay a list
+                    wanted = set(wanted)
+                self._list_values[id(item)] = wanted
             hit = actual is not None and _norm(actual, data_type, self.fold) in wanted
             return hit if op == "in" else not hit
         wanted = _coerce(value, data_type, self.strict_booleans, self.fold)

@@ -241,3 +241,13 @@ def test_no_latency_by_default(sim, api):
     for _ in range(4):
         api.get("/Companies/0")
     assert slept == []
+
+
+def test_fixed_latency_switch(sim, api, http):
+    slept = []
+    sim.sleep = slept.append
+    sim.configure(latency_seconds=0.2)
+    api.get("/Companies/0")
+    api.post("/Companies/query", json={"filter": [{"op": "eq", "field": "id", "value": 0}]})
+    http.get("/zoneInformation", params={"user": "nobody@example.com"})  # unauthenticated: no latency
+    assert slept == [0.2, 0.2]

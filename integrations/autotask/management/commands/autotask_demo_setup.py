@@ -60,6 +60,7 @@ class Command(BaseCommand):
             and _tested_against_current_simulator(settings)
         ):
             self.stdout.write("Autotask demo: already configured; nothing to do.")
+            self.demo_mappings(options)
             return
         if not django_settings.AUTOTASK_ZONE_INFO_URL:
             self.stderr.write(
@@ -81,6 +82,20 @@ class Command(BaseCommand):
             )
             return
         self.stdout.write(message)
+        self.demo_mappings(options)
+
+    def demo_mappings(self, options):
+        """Phase 3: map the demo customers so every mapping status shows (integrations/autotask/demo_mappings.py)."""
+        from integrations.autotask.demo_mappings import map_demo_customers
+
+        try:
+            with quiet_client_logs(options["verbosity"]):
+                message = map_demo_customers()
+        except Exception as exc:  # a demo convenience must never stop the demo from starting
+            self.stderr.write(f"WARNING: Autotask demo mappings failed: {type(exc).__name__}: {exc}")
+            return
+        if message:
+            self.stdout.write(message)
 
     def configure(self, settings, base_url):
         from integrations.autotask.simulator import SANDBOX

@@ -1,0 +1,111 @@
+"""Phase 6 fixtures: an active Sandbox integration over the in-process simulator, a mapped customer with
+runs, and the seeded Sandbox tickets (7700/7701 Complete, 7702–7705 open)."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from customers.models import Customer
+from integrations.autotask.client import clear_zone_cache
+from integrations.autotask.models import AutotaskSettings, CompanyMapping, EnvironmentConfig
+from integrations.autotask.services import connection, reference
+from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from runs.models import BackupJob, Run
+
+OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+T0 = datetime(2026, 11, 1, 22, 0, tzinfo=UTC)
+
+#: valid Sandbox ticket defaults (simulator tenants.py)
+SANDBOX_DEFAULTS = {
+    "queue_id": 29700109,
+    "source_id": 71,
+    "new_ticket_status_id": 1,
+    "warning_priority_id": 2,
+    "error_priority_id": 1,
+    "ticket_type_id": 5,
+    "note_type_id": 18,
+    "note_publish_id": 2,
+    "resolved_status_id": 5,
+}
+
+
+@pytest.fixture
+def sim(settings):
+    simulator = AutotaskSimulator()
+    clear_zone_cache()
+    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
+    connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator), sleep=lambda s: None)
+    yield simulator
+    connection.set_transport_factory(None)
+    clear_zone_cache()
+
+
+def api_calls(sim):
+    """Authenticated API requests (zone discovery is unauthenticated and cached by the client)."""
+    return sim.api_call_count(exclude_zone=True)
+
+
+@pytest.fixture
+def active(sim, db):
+    """Sandbox configured, tested, reference data cached, enabled, compatibility mode on; request log empty."""
+    env_config = EnvironmentConfig.for_environment("sandbox")
+    env_config.username = SANDBOX.username
+    env_config.secret = SANDBOX.secret
+    env_config.integration_code = SANDBOX.integration_code
+    env_config.save()
+    connection.check_connection(env_config)
+    reference.refresh_reference_data(env_config)
+    env_config.refresh_from_db()
+    for name, value in SANDBOX_DEFAULTS.items():
+        setattr(env_config, name, value)
+    env_config.save()
+    settings = AutotaskSettings.load()
+    settings.enabled = True
+    settings.compatibility_mode = True
+    settings.base_url = "https://backupchecks.example.com"
+    settings.save()
+    sim.clear_requests()
+    return settings
+
+
+def set_switches(*, enabled=None, compatibility_mode=None):
+    settings = AutotaskSettings.load()
+    if enabled is not None:
+        settings.enabled = enabled
+    if compatibility_mode is not None:
+        settings.compatibility_mode = compatibility_mode
+    settings.save()
+    return settings
+
+
+@pytest.fixture
+def seeded(sim):
+    """{ticket id: the simulator's ticket dict} of the Sandbox tenant."""
+    return {t["id"]: t for t in sim.tickets(SANDBOX.database_id)}
+
+
+def make_run(job, days=0, status="error", **extra):
+    return Run.objects.create(
+        job=job, status=status, summary="Disk full", started_at=T0 + timedelta(days=days), **extra
+    )
+
+
+@pytest.fixture
+def customer(db):
+    return Customer.objects.create(name="Acme Dental")
+
+
+@pytest.fixture
+def job(customer):
+    return BackupJob.objects.create(customer=customer, name="Nightly image")
+
+
+def map_customer(customer, company_id, name="Mapped company"):
+    return CompanyMapping.objects.create(
+        customer=customer,
+        environment="sandbox",
+        database_id=SANDBOX.database_id,
+        company_id=company_id,
+        company_name=name,
+    )
