@@ -113,12 +113,17 @@ class ConnectionResult:
         }
 
 
+#: the overall deadline (seconds) of a connection test — the settings page's button and the command
+PROBE_DEADLINE_SECONDS = 15
+
+
 def probe(credentials):
     """Zone discovery + one authenticated call (ThresholdInformation). Raises AutotaskError.
 
-    Costs at most 2 API calls (zone discovery is cached per username inside the client).
+    Costs at most 2 API calls (zone discovery is cached per username inside the client). The whole probe,
+    retries included, ends within PROBE_DEADLINE_SECONDS (an admin is waiting on the button).
     """
-    with build_client(credentials) as client:
+    with build_client(credentials) as client, client.overall_deadline(PROBE_DEADLINE_SECONDS):
         zone = client.zone_information()
         threshold = client.threshold_information()
     return ConnectionResult(

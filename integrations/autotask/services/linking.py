@@ -461,6 +461,10 @@ def add_run_to_open_ticket(run, ticket, *, user=None):
         raise ActionRefused(
             f"Ticket {ticket.ticket_number} does not belong to this backup job.", code="other_job"
         )
+    # Every note Backupchecks writes is internal: the visibility is judged again at the moment of writing.
+    from integrations.autotask.services.resolution import check_internal_note_settings
+
+    check_internal_note_settings(env_config)
 
     with transaction.atomic():
         _attach(run, ticket, user)

@@ -190,7 +190,7 @@ def check_internal_note_settings(env_config):
             "reference data and choose an internal visibility.",
             code="customer_visible",
         )
-    if is_customer_visible_publish(row.label):
+    if is_customer_visible_publish(row.label, row.value):
         raise ActionRefused(
             f"Notes published to “{row.label}” are visible to customers; Backupchecks only writes internal "
             "notes. An administrator must choose an internal note visibility such as “Internal Only”.",

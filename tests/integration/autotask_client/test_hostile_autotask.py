@@ -241,3 +241,26 @@ def test_the_deadline_is_a_client_option_with_a_30_second_default():
     assert client.deadline == 30.0
     with pytest.raises(ValueError):
         AutotaskClient(CREDS, deadline=0)
+
+
+def test_the_connection_test_button_has_its_own_shorter_deadline(elsewhere, monkeypatch):
+    """12.2: services.connection.probe (Test connection on the settings page and the command) ends within
+    PROBE_DEADLINE_SECONDS, retries included, however long the per-request timeout is."""
+    from integrations.autotask.services import connection
+
+    def silent(server, conn, request):
+        server.stop.wait(15)
+
+    assert connection.PROBE_DEADLINE_SECONDS <= 15
+    monkeypatch.setattr(connection, "PROBE_DEADLINE_SECONDS", 1)
+    with serve(silent) as server:
+        monkeypatch.setitem(
+            connection._client_options,
+            "zone_info_url",
+            f"{server.origin}/atservicesrest/v1.0/zoneInformation",
+        )
+        monkeypatch.setitem(connection._client_options, "sleep", lambda seconds: None)
+        err, elapsed = call_timed(lambda: connection.probe(CREDS))
+    assert isinstance(err, AutotaskConnectionError)
+    assert "within 1 s" in str(err)
+    assert elapsed < 1 + SLACK

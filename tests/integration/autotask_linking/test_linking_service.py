@@ -2,7 +2,14 @@
 
 import pytest
 
-from integrations.autotask.models import AuditEvent, AutotaskTicket, RunTicket, TicketOrigin, TicketState
+from integrations.autotask.models import (
+    AuditEvent,
+    AutotaskTicket,
+    ReferenceValue,
+    RunTicket,
+    TicketOrigin,
+    TicketState,
+)
 from integrations.autotask.services import ActionRefused, linking
 from integrations.autotask.simulator import SANDBOX
 
@@ -313,3 +320,22 @@ def test_mapping_of_another_tenant_does_not_vouch_for_the_company(active, sim, s
     with pytest.raises(ActionRefused) as refused:
         linking.link_ticket_to_run(make_run(job), "7702")
     assert refused.value.code == "company_mismatch" and "not mapped" in str(refused.value)
+
+
+def test_add_run_to_open_ticket_judges_the_note_visibility_again_when_writing(active, sim, job):
+    """Issue 10 item 3 / issue 7 item 6: a visibility customers can see (here: Autotask relabelled the
+    configured value since the settings were saved) is refused at the moment of writing — zero requests,
+    no link."""
+    env = active.active_environment()
+    ReferenceValue.objects.filter(
+        environment=env.environment,
+        database_id=env.database_id,
+        kind="note_publish",
+        value=env.note_publish_id,
+    ).update(label="All Autotask Users")
+    ticket = _created_ticket(job, 7702)
+    run = make_run(job, days=5)
+    with pytest.raises(ActionRefused):
+        linking.add_run_to_open_ticket(run, ticket)
+    assert api_calls(sim) == 0
+    assert not RunTicket.objects.filter(run=run).exists()
