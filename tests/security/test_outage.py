@@ -210,8 +210,9 @@ def test_every_page_renders_at_normal_speed_with_zero_api_calls(
         f"\noutage={mode}: {len(during)} pages, total {sum(during.values()):.2f}s "
         f"(healthy {sum(baseline.values()):.2f}s), slowest {slowest:.2f}s"
     )
-    assert slowest < 2.0
-    assert sum(during.values()) < 2 * sum(baseline.values()) + 2.0
+    # "normal speed": no page waits for Autotask (a request timeout here is 5 s); generous for a busy CI box
+    assert slowest < max(2.0, 3 * max(baseline.values()))
+    assert sum(during.values()) < 2 * sum(baseline.values()) + 5.0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -294,7 +295,7 @@ def test_concurrent_writes_succeed_while_a_save_waits_on_a_slow_autotask(setting
     print("\nwhile the save waited on Autotask: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
     assert still_waiting  # all three writes happened while the save was still waiting on Autotask
     assert ingest.status_code == 201 and review.status_code == 302 and login.status_code == 302
-    assert max(timings.values()) < 2.0
+    assert max(timings.values()) < 5.0  # SQLite would have waited its 20 s busy timeout, then failed
     assert saved["response"].status_code == 302  # and the save itself completed once Autotask answered
     assert AutotaskSettings.load().enabled is True
     assert Run.objects.filter(source_external_id="w2").exists()
@@ -324,7 +325,7 @@ def test_test_connection_fails_within_its_budget_with_a_clear_message(
     )
     assert "Connection test failed (Sandbox)" in html
     # three attempts of at most `timeout` each for a read (the client's retry policy), plus slack
-    assert elapsed < 3 * timeout + 3.0
+    assert elapsed < 3 * timeout + 5.0
     env = EnvironmentConfig.for_environment("sandbox")
     assert env.last_test_ok is False and env.has_credentials  # nothing lost, the failure recorded
     assert AutotaskSettings.load().enabled  # a failed test disables nothing
