@@ -174,7 +174,9 @@ def test_sorted_and_grouped_views_use_a_constant_number_of_queries(operator_clie
     add_data(n_customers=30, jobs_per_customer=3, runs_per_job=40, offset=1000)
     large, response = count_queries(operator_client, url)
     assert large == small
-    assert small <= 8
+    # as tests/unit/test_query_counts.py: 7 core queries + 2 of the Autotask ticket slots (grouped views
+    # render no per-run slots and need fewer)
+    assert small <= 9
 
 
 def test_run_detail_with_a_list_uses_a_constant_number_of_queries(operator_client):

@@ -64,7 +64,11 @@ def test_autotask_errors_reach_the_operator_in_autotasks_words(sim, env_config, 
     sim.inject_fault(mode="commit_then_500", entity="Tickets", method="POST")
     response = operator_client.post(_url(run), follow=True)
     html = response.content.decode()
-    assert "Could not create the Autotask ticket: Autotask failed on POST Tickets (HTTP 500)" in html
+    # the request in plain words (messages.step_description), then Autotask's own status
+    assert (
+        "Could not create the Autotask ticket: Autotask failed on sending or searching tickets (HTTP 500)"
+        in html
+    )
     assert "the next attempt checks Autotask for it first" in html
     assert "Checking Autotask…" in html
     assert 'id="create-autotask-ticket"' in html  # to finish it
@@ -169,5 +173,8 @@ def test_autotasks_validation_text_is_shown(sim, env_config, run, operator_clien
 
     sim.deactivate_company(SANDBOX.database_id, COMPANY_ID)
     html = operator_client.post(_url(run), follow=True).content.decode()
-    assert "Could not create the Autotask ticket: Autotask rejected POST Tickets (HTTP 500)" in html
+    assert (
+        "Could not create the Autotask ticket: Autotask rejected sending or searching tickets (HTTP 500)"
+        in html
+    )
     assert f"Autotask said: The company {COMPANY_ID} is inactive and cannot be used on a ticket." in html
