@@ -13,12 +13,13 @@ superuser. Outcomes of a GET:
     DENIED       403
     POST_ONLY    405 — a state-changing view: GET never changes anything
     NOT_FOUND    404
+    MOVED        301 (a permanent redirect that needs no session, e.g. /favicon.ico)
 
 `STATE_CHANGING` names the views that change state; they must answer GET with 405 and refuse a POST without
 a CSRF token (403). `CSRF_EXEMPT` is the only list of views without CSRF (token-authenticated API).
 """
 
-OK, REDIRECT, LOGIN, ADMIN_LOGIN, DENIED, POST_ONLY, NOT_FOUND = (
+OK, REDIRECT, LOGIN, ADMIN_LOGIN, DENIED, POST_ONLY, NOT_FOUND, MOVED = (
     "200",
     "redirect",
     "login",
@@ -26,6 +27,7 @@ OK, REDIRECT, LOGIN, ADMIN_LOGIN, DENIED, POST_ONLY, NOT_FOUND = (
     "403",
     "405",
     "404",
+    "301",
 )
 ROLES = ("anonymous", "viewer", "operator", "staff_admin", "superuser")
 
@@ -47,6 +49,7 @@ ADMIN_STAFF = row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK, OK)
 
 EXPECTED = {
     # --- core pages -----------------------------------------------------------------------------------
+    ":?favicon.ico": everyone(MOVED),  # → the static favicon.svg, for browsers that ask without a <link>
     "login": everyone(OK),
     "logout": everyone(POST_ONLY),
     "password_change": READ,
@@ -56,10 +59,25 @@ EXPECTED = {
     "customers:customer_detail": READ,
     "runs:run_checks": READ,
     "runs:review_runs": everyone(POST_ONLY),
+    "runs:review_groups": everyone(POST_ONLY),
     "runs:run_detail": READ,
     "runs:run_ticket_number": everyone(POST_ONLY),
     "runs:run_review": everyone(POST_ONLY),
     "runs:job_detail": READ,
+    # --- the integration's pages (/autotask/) ------------------------------------------------------------
+    # phase 3, mapping: staff with autotask.map_company (the Admin role) only; the search is a GET (the empty
+    # search box answers without an API call), the buttons are POST-only
+    "autotask:company_search": row(LOGIN, DENIED, DENIED, OK, OK),
+    "autotask:map_customer": everyone(POST_ONLY),
+    "autotask:unmap_customer": everyone(POST_ONLY),
+    "autotask:acknowledge_rename": everyone(POST_ONLY),
+    "autotask:check_mapping": everyone(POST_ONLY),
+    # phase 4/5: GET is the confirmation page (database only), POST acts; Operators and Admins
+    "autotask:create_ticket": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:resolve_ticket": row(LOGIN, DENIED, OK, OK, OK),
+    # phase 6: a lookup costs an API call, so both are POST-only
+    "autotask:link_lookup": everyone(POST_ONLY),
+    "autotask:link_ticket": everyone(POST_ONLY),
     # --- the admin site ---------------------------------------------------------------------------------
     "admin:index": ADMIN_STAFF,
     "admin:login": row(OK, OK, OK, REDIRECT, REDIRECT),  # staff are sent on to the index
@@ -122,11 +140,32 @@ ADMIN_MODEL_VIEWS = ("changelist", "add", "change", "delete", "history")
 STATE_CHANGING = {
     "logout",
     "runs:review_runs",
+    "runs:review_groups",
     "runs:run_ticket_number",
     "runs:run_review",
     "admin:logout",
     "admin:autotask_autotasksettings_test_connection",
     "admin:autotask_autotasksettings_refresh_reference",
+    "autotask:map_customer",
+    "autotask:unmap_customer",
+    "autotask:acknowledge_rename",
+    "autotask:check_mapping",  # stores the mapping's checked status
+    "autotask:link_lookup",  # changes nothing, but costs an Autotask call: never a GET
+    "autotask:link_ticket",
+}
+#: the POST side of the matrix for the role-guarded actions (GET above only proves they are POST-only):
+#: what a POST with a CSRF token answers per role. REDIRECT = accepted (done or refused with a message on
+#: the page it returns to); every Autotask action is refused to viewers, mapping to everyone but Admins.
+POST_EXPECTED = {
+    "runs:review_groups": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:map_customer": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
+    "autotask:unmap_customer": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
+    "autotask:acknowledge_rename": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
+    "autotask:check_mapping": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
+    "autotask:create_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:resolve_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:link_lookup": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:link_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
 }
 CSRF_EXEMPT = {"api:runs_ingest"}
 

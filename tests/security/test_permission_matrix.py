@@ -60,7 +60,11 @@ def test_every_url_pattern_has_an_expectation():
 
 def test_the_table_has_no_stale_rows():
     keys = {key for key, _ in PATTERNS}
-    stale = [name for name in [*table.EXPECTED, *table.ADMIN_MODEL_EXCEPTIONS] if name not in keys]
+    stale = [
+        name
+        for name in [*table.EXPECTED, *table.ADMIN_MODEL_EXCEPTIONS, *table.POST_EXPECTED]
+        if name not in keys
+    ]
     assert stale == []
     assert keys >= table.STATE_CHANGING and keys >= table.CSRF_EXEMPT
 
@@ -136,6 +140,8 @@ def concrete_path(key, route, objects):
             return {"customers:customer_detail": objects["customer"], "runs:job_detail": objects["job"]}.get(
                 key, objects["run"]
             ).pk
+        if param == "customer_pk":  # /autotask/customers/<customer_pk>/…
+            return objects["customer"].pk
         if model_key:
             model = model_key[1]
             if model == "autotask_autotasksettings":
@@ -218,3 +224,51 @@ def test_role_writes_match_the_roles(client, role_users, objects):
         assert (response.status_code == 403) is not allowed, role
     run.refresh_from_db()
     assert run.manual_ticket_number == "T-operator"
+
+
+@pytest.mark.parametrize("role", table.ROLES)
+def test_role_guarded_actions_answer_a_post_as_the_table_says(client, role_users, objects, role):
+    """POST (with CSRF passed) to every role-guarded action: viewers are refused every Autotask action,
+    mapping is the Admin role's alone — and none of it reaches Autotask (the integration is not enabled)."""
+    import httpx
+
+    from integrations.autotask.client import clear_zone_cache
+    from integrations.autotask.models import AutotaskTicket, CompanyMapping, RunTicket
+    from integrations.autotask.services import connection
+
+    sent = []
+
+    def refuse(request):
+        sent.append(f"{request.method} {request.url}")
+        return httpx.Response(500)
+
+    connection.set_transport_factory(lambda: httpx.MockTransport(refuse))
+    clear_zone_cache()
+    user = role_users[role]
+    if user is not None:
+        client.force_login(user)
+    routes = dict(PATTERNS)
+    assert set(table.POST_EXPECTED) <= set(routes)
+    data = {
+        "company_id": "1178",
+        "groups": [f"{objects['job'].pk}:{objects['run'].pk}"],
+        "reference": "T20250131.0001",
+        "ticket_id": "7702",
+        "remark": "fixed",
+    }
+    wrong = []
+    try:
+        for key, expected in table.POST_EXPECTED.items():
+            path = concrete_path(key, routes[key], objects)
+            got = outcome(client.post(path, data))
+            if got != expected[role]:
+                wrong.append(f"POST {path} ({key}): expected {expected[role]}, got {got}")
+    finally:
+        connection.set_transport_factory(None)
+        clear_zone_cache()
+    assert wrong == [], "\n".join(wrong)
+    assert sent == []  # refused before any Autotask request (not configured, not enabled)
+    assert not CompanyMapping.objects.exists()
+    assert not AutotaskTicket.objects.exists() and not RunTicket.objects.exists()
+    if role in ("anonymous", "viewer"):
+        assert Run.objects.get(pk=objects["run"].pk).reviewed_at is None
