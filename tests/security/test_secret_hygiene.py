@@ -427,5 +427,5 @@ def test_no_secret_anywhere_after_the_whole_workflow(admin_client, sim, settings
     hits = [
         f"{label} in {where}" for where, text in c.texts for label, value in SECRETS.items() if value in text
     ]
-    assert len(c.texts) > 200  # pages, logs, rows: the scan covered a lot
+    assert len(c.texts) > 1500  # pages, logs, rows: the scan covered a lot (about 2,150)
     assert hits == []
