@@ -32,7 +32,13 @@ from integrations.autotask.models import AuditEvent, AutotaskTicket, CompanyMapp
 from integrations.autotask.services import connection as autotask_connection
 from integrations.autotask.simulator import SANDBOX
 from tests.security.test_permission_matrix import PATTERNS, concrete_path
-from tests.unit.autotask_settings.conftest import REFRESH_URL, SETTINGS_URL, TEST_URL, form_data
+from tests.unit.autotask_settings.conftest import (
+    REFRESH_URL,
+    SANDBOX_DEFAULTS,
+    SETTINGS_URL,
+    TEST_URL,
+    form_data,
+)
 
 SECRETS = {"API secret": SANDBOX.secret, "Tracking Identifier": SANDBOX.integration_code}
 
@@ -249,7 +255,7 @@ def said(response):
     return " | ".join(m.message for m in response.context["messages"])
 
 
-def resolve_ticket(c, sim, env_status_complete=5):
+def resolve_ticket(c, sim):
     """An Operator opens the resolve page, a first attempt fails in Autotask, the second resolves it."""
     run = c.state["ticketed_run"]
     url = reverse("autotask:resolve_ticket", args=[run.pk])
@@ -257,10 +263,11 @@ def resolve_ticket(c, sim, env_status_complete=5):
     assert page.context["can_submit"], page.content
     sim.inject_fault(entity="TicketNotes", method="POST", mode="fail_500", times=1)
     failed = c.response("resolve (Autotask 500)", operator(c).post(url, {"remark": "NAS back"}, follow=True))
-    assert b"HTTP 500" in failed.content, failed.content
+    assert "HTTP 500" in said(failed), said(failed)
     done = c.response("resolve", operator(c).post(url, {"remark": "NAS back online"}, follow=True))
     ticket = RunTicket.objects.get(run=run).ticket
-    assert sim_ticket(sim, ticket.ticket_id)["status"] == env_status_complete, done.content
+    complete = SANDBOX_DEFAULTS["resolved_status_id"]
+    assert sim_ticket(sim, ticket.ticket_id)["status"] == complete, said(done)
     c.response("resolve page (resolved)", operator(c).get(url))
 
 
