@@ -29,6 +29,20 @@
     }
   });
 
+  // <form data-submit-once>: one click is enough — a second click while the first request runs (e.g. a
+  // ticket being created in Autotask) would only be refused, so the button is disabled and says so.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-submit-once")) return;
+    if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+    form.setAttribute("data-sent", "1");
+    var button = event.submitter || form.querySelector("button[type=submit], button:not([type])");
+    if (!button) return;
+    button.classList.add("disabled");
+    button.setAttribute("aria-disabled", "true");
+    button.textContent = "Sending…";
+  });
+
   function selectText(element) {
     if (typeof element.select === "function") { element.focus(); element.select(); return; }
     var range = document.createRange();
