@@ -217,12 +217,14 @@ def test_timeline_lists_every_event_of_the_run_with_labels(active, job, operator
     run = make_run(job)
     other = make_run(job, days=1)
     AuditEvent.record("ticket_linked", run=run, message="Linked T1")
+    AuditEvent.record("create_ticket", run=run, outcome="started", message="Sending the ticket")
     AuditEvent.record("create_ticket", run=run, outcome="failed", message="Autotask said no")
     AuditEvent.record("some_future_action", run=run, message="From another phase")
     AuditEvent.record("ticket_linked", run=other, message="Not this run")
     html = _detail(operator_client, run)
     assert "Existing ticket linked" in html and "Ticket creation" in html
     assert '<span class="badge text-bg-danger">failed</span>' in html  # the outcome beside its label
+    assert '<span class="badge text-bg-secondary">started</span>' in html  # a step, not an error
     assert "Some future action" in html  # unknown codes are humanised
     assert "Autotask said no" in html and "Not this run" not in html
     assert html.index("Linked T1") < html.index("Autotask said no")  # oldest first
