@@ -100,6 +100,8 @@ class TicketPage:
         self.enabled = bool(self.settings is not None and self.settings.enabled)
         self.links = {}  # run id → RunTicket (with .ticket)
         self.loaded = set()
+        self.customer_of = {}  # run id → customer id of every loaded run
+        self._mapped_customers = None
         self._active = None
         self._env_config = None
         self._rows = None
@@ -118,6 +120,8 @@ class TicketPage:
         from integrations.autotask.models import RunTicket
 
         missing = [run.pk for run in runs if run.pk not in self.loaded]
+        for run in runs:
+            self.customer_of[run.pk] = run.job.customer_id
         if missing:
             links = RunTicket.objects.filter(run_id__in=missing).select_related(
                 "ticket__created_by", "ticket__claimed_by", "ticket__resolved_by", "linked_by"
@@ -145,6 +149,24 @@ class TicketPage:
                         self.settings, env_config=env_config, rows=self._rows
                     )
         return self._active
+
+    def customer_is_mapped(self, run):
+        """Whether the run's customer has a usable company mapping (ok/renamed) in the active tenant —
+        one query for all loaded rows, asked only once a Create action could be offered (integration
+        live). Without it "Create ticket" would lead to a refusal the operator cannot fix."""
+        if self._mapped_customers is None:
+            from integrations.autotask.models import USABLE_MAPPING_STATUSES, CompanyMapping
+
+            env = self._env_config
+            self._mapped_customers = set(
+                CompanyMapping.objects.filter(
+                    customer_id__in=set(self.customer_of.values()),
+                    environment=env.environment,
+                    database_id=env.database_id,
+                    status__in=USABLE_MAPPING_STATUSES,
+                ).values_list("customer_id", flat=True)
+            )
+        return self.customer_of.get(run.pk) in self._mapped_customers
 
     def has_perm(self, permission):
         return bool(self.user is not None and self.user.has_perm(permission))
@@ -204,8 +226,12 @@ class TicketPage:
             "state": state,
             "live": live,
             "web_url": tickets.ticket_web_url(ticket, self.web_urls.get(getattr(ticket, "environment", ""))),
-            # a new ticket, or finishing an attempt whose outcome is unknown
-            "can_create": live and may_create and state in (None, "checking"),
+            # a new ticket (for a customer mapped to a company), or finishing an attempt whose outcome is
+            # unknown (the preview explains any refusal)
+            "can_create": live
+            and may_create
+            and (state == "checking" or (state is None and self.customer_is_mapped(run))),
+            "unmapped": live and may_create and state is None and not self.customer_is_mapped(run),
             "can_resolve": live and may_resolve and not ticket.resolution_outcome,
             "can_link": live and may_link and self.settings.compatibility_mode,
             "request": self.request,
@@ -245,7 +271,9 @@ class TicketExtension(TemplateExtension):
 
     def run_detail_actions(self, request, run):
         context = TicketPage.for_request(request).context(run)
-        if not (context["can_create"] or context["can_resolve"] or context["can_link"]):
+        if not (
+            context["can_create"] or context["can_resolve"] or context["can_link"] or context["unmapped"]
+        ):
             return ""
         return self.render_template("autotask/inc/run_ticket_actions.html", context, request)
 

@@ -12,7 +12,7 @@ from integrations.autotask.models import AutotaskSettings, TicketState
 from integrations.autotask.services import tickets
 from runs.models import Run
 
-from .conftest import COMPANY_NAME, make_run, sim_tickets, ticket_posts
+from .conftest import COMPANY_NAME, make_run, map_customer, sim_tickets, ticket_posts
 
 
 def _url(run):
@@ -178,3 +178,22 @@ def test_autotasks_validation_text_is_shown(sim, env_config, run, operator_clien
         in html
     )
     assert f"Autotask said: The company {COMPANY_ID} is inactive and cannot be used on a ticket." in html
+
+
+@pytest.mark.parametrize("mapping_status", [None, "missing", "inactive", "invalid"])
+def test_no_create_action_for_a_customer_without_a_usable_mapping(
+    sim, env_config, job, operator_client, mapping_status
+):
+    """A Create button that can only lead to "not mapped" is not offered; run detail says why instead."""
+    from integrations.autotask.models import CompanyMapping
+
+    if mapping_status is not None:
+        map_customer(job.customer, env_config)
+        CompanyMapping.objects.filter(customer=job.customer).update(status=mapping_status)
+    run = make_run(job)
+    checks = operator_client.get(reverse("runs:run_checks")).content.decode()
+    assert f'aria-label="Create Autotask ticket for run {run.pk}"' not in checks
+    detail = operator_client.get(run.get_absolute_url()).content.decode()
+    assert 'id="create-autotask-ticket"' not in detail
+    assert 'id="autotask-ticket-unmapped"' in detail
+    assert sim.requests == []
