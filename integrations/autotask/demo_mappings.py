@@ -2,7 +2,8 @@
 
 Demo only: a person would choose each mapping; here the demo set-up chooses for them. With the seeded
 demo customers (alphabetical) it maps all but the last one to active companies of the simulator's Sandbox
-tenant, then uses the simulator's control API to rename the 2nd customer's company, deactivate the 3rd's
+tenant (first giving each chosen company its customer's name through the simulator's control API), then
+uses the control API to rename the 2nd customer's company, deactivate the 3rd's
 and delete the 4th's, stores the 5th's mapping for another database id, and runs a check — so the
 customer pages show ok, renamed, inactive, missing, invalid and one unmapped customer.
 
@@ -22,7 +23,7 @@ from integrations.autotask.services import mapping as mapping_service
 
 #: the demo's "stored for another Autotask database" mapping points at this database id
 OTHER_DATABASE_ID = 29600001
-RENAMED_SUFFIX = " (renamed in Autotask)"
+RENAMED_SUFFIX = " Holding"  # the company the demo renames in Autotask gets this suffix
 
 
 def _control_client():
@@ -61,9 +62,21 @@ def map_demo_customers():
                 max_records=len(to_map),
             )
         )
+    control = _control_client()
+    if control is not None:
+        # The demo tenant's companies have other names than the demo customers; give each chosen company
+        # its customer's name first, so that a mapping (and a ticket's company) reads as a person would
+        # have chosen it.
+        with control:
+            for customer, company in zip(to_map, companies, strict=False):
+                response = control.post(
+                    f"/_simulator/tenants/{env_config.database_id}/companies/{company['id']}/rename",
+                    json={"name": customer.name},
+                )
+                response.raise_for_status()
+        control = _control_client()
     for customer, company in zip(to_map, companies, strict=False):
         mapping_service.map_customer(customer, int(company["id"]))
-    control = _control_client()
     mapped = list(CompanyMapping.objects.filter(environment="sandbox").order_by("customer__name"))
     if control is not None:
         with control:

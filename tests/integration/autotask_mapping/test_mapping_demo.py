@@ -23,7 +23,11 @@ def test_demo_maps_most_customers_and_shows_every_status(sim, db):
         in out
     )
     renamed = CompanyMapping.objects.get(status="renamed")
-    assert renamed.company_name.endswith("(renamed in Autotask)") and renamed.previous_name
+    assert renamed.company_name == renamed.customer.name + " Holding"
+    assert renamed.previous_name == renamed.customer.name
+    # every other usable mapping reads as a person would have chosen it: the company has the customer's name
+    for mapping in CompanyMapping.objects.filter(status="ok").select_related("customer"):
+        assert mapping.company_name == mapping.customer.name
     sim.clear_requests()
     out, _ = run_setup()  # a second `make run`: nothing changes, no call
     assert "mapped" not in out and sim.api_call_count() == 0
