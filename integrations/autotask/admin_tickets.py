@@ -35,6 +35,8 @@ from integrations.autotask.services.tickets import ticket_web_url
 from runs.models import Run
 
 RESOLVE_PERMISSION = "autotask.resolve_ticket"
+VIEW_PERMISSION = "autotask.view_autotaskticket"
+MANAGE_PERMISSION = "autotask.manage_autotask"
 
 
 def _plural(count, one, many):
@@ -43,7 +45,8 @@ def _plural(count, one, many):
 
 @admin.register(AutotaskTicket)
 class AutotaskTicketAdmin(ProjectAdminMixin, admin.ModelAdmin):
-    """Read-only ticket records (view: `autotask.view_autotaskticket`, the Admin role) and two actions."""
+    """Read-only ticket records (staff with `autotask.view_autotaskticket` and `autotask.manage_autotask`:
+    the Admin role) and two actions."""
 
     list_display = (
         "ticket",
@@ -69,7 +72,21 @@ class AutotaskTicketAdmin(ProjectAdminMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["backupchecks/admin.css"]}
 
-    # -- read-only ---------------------------------------------------------------------------------------
+    # -- read-only; for the integration's admins only -----------------------------------------------------
+
+    def has_view_permission(self, request, obj=None):
+        # The Operator role has view_autotaskticket for the run pages; a staff Operator still does not see
+        # the admin's "Extensions & Integrations" section — that needs the Admin role's manage_autotask.
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_staff
+            and user.has_perm(VIEW_PERMISSION)
+            and user.has_perm(MANAGE_PERMISSION)
+        )
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request):
         return False
@@ -82,7 +99,7 @@ class AutotaskTicketAdmin(ProjectAdminMixin, admin.ModelAdmin):
 
     def has_resolve_ticket_permission(self, request):
         user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm(RESOLVE_PERMISSION))
+        return self.has_view_permission(request) and user.has_perm(RESOLVE_PERMISSION)
 
     # -- list (database only, constant queries) ----------------------------------------------------------
 

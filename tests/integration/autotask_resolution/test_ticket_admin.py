@@ -58,8 +58,15 @@ def test_only_staff_admins_reach_it(autotask, client, staff_admin, operator, vie
         client.force_login(user)
         response = client.get(reverse(CHANGELIST))
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    # a staff Operator has view_autotaskticket (for the run pages) but not the integration's admin pages
+    operator.is_staff = True
+    operator.save()
+    client.force_login(operator)
+    assert client.get(reverse(CHANGELIST)).status_code == 403
+    assert "Autotask tickets" not in client.get(reverse("admin:index")).content.decode()
     client.force_login(staff_admin)
     assert client.get(reverse(CHANGELIST)).status_code == 200
+    assert "Autotask tickets" in client.get(reverse("admin:index")).content.decode()
     change = client.get(reverse("admin:autotask_autotaskticket_change", args=[ticket.pk]))
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()  # read-only
     assert client.get(reverse("admin:autotask_autotaskticket_add")).status_code == 403
