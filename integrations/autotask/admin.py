@@ -572,5 +572,6 @@ class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
         return False
 
 
-# Phase 3: the Customer admin with the Autotask company mapping (re-registers customers.admin.CustomerAdmin).
-from integrations.autotask import admin_mapping  # noqa: E402,F401
+# Phase 3: the Customer admin with the Autotask company mapping (re-registers customers.admin.CustomerAdmin);
+# phases 4–6: the read-only ticket records with the Resolve / Sync actions (admin_tickets.py).
+from integrations.autotask import admin_mapping, admin_tickets  # noqa: E402,F401

@@ -113,6 +113,7 @@ ADMIN_MODELS = {
     "runs_ingesttoken": ADMIN_STAFF,
     "autotask_autotasksettings": ADMIN_STAFF,
     "autotask_auditevent": ADMIN_STAFF,
+    "autotask_autotaskticket": ADMIN_STAFF,  # read-only ticket records + Resolve / Sync actions
 }
 #: per-view exceptions to ADMIN_MODELS (read-only or add-less models, singletons)
 ADMIN_MODEL_EXCEPTIONS = {
@@ -125,6 +126,8 @@ ADMIN_MODEL_EXCEPTIONS = {
     "admin:axes_accessfailurelog_add": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_auditevent_add": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_auditevent_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
+    "admin:autotask_autotaskticket_add": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
+    "admin:autotask_autotaskticket_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_autotasksettings_add": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:autotask_autotasksettings_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, DENIED),
     "admin:axes_accessfailurelog_delete": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, DENIED, OK),  # view only

@@ -83,6 +83,11 @@ def objects(role_users):
 
     AutotaskSettings.load()
     event = AuditEvent.record("settings_changed", user=None, environment="sandbox", message="m")
+    from integrations.autotask.models import AutotaskTicket
+
+    ticket = AutotaskTicket.objects.create(
+        environment="sandbox", database_id=1, correlation_key="matrix", ticket_id=1, ticket_number="T1"
+    )
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
@@ -119,6 +124,7 @@ def objects(role_users):
         "auth_user": role_users["viewer"],
         "auth_group": Group.objects.first(),
         "autotask_auditevent": event,
+        "autotask_autotaskticket": ticket,
     }
 
 
