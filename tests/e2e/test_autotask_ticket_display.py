@@ -62,7 +62,14 @@ def ticketed(transactional_db, served_sim):  # noqa: F811
     AuditEvent.record(
         "ticket_linked", user=None, environment="sandbox", run=run, message=f"Linked {ticket.ticket_number}"
     )
-    make_run(job_name="SQL backup")  # no ticket yet: Create
+    sql_run = make_run(job_name="SQL backup")  # no ticket yet: Create (offered for a mapped customer only)
+    from integrations.autotask.models import CompanyMapping
+
+    CompanyMapping.objects.get_or_create(
+        customer=sql_run.job.customer,
+        environment="sandbox",
+        defaults={"database_id": env_config.database_id, "company_id": company_id, "company_name": "Mapped"},
+    )
     served_sim.clear_requests()
     return runs
 
@@ -127,12 +134,14 @@ def test_preview_offers_the_jobs_open_ticket_first(ticketed, served_sim, new_pag
 
     first_run, ticket = ticketed["created"]
     customer = first_run.job.customer
-    CompanyMapping.objects.create(
+    CompanyMapping.objects.update_or_create(
         customer=customer,
         environment="sandbox",
-        database_id=ticket.database_id,
-        company_id=ticket.company_id,
-        company_name="Mapped company",
+        defaults={
+            "database_id": ticket.database_id,
+            "company_id": ticket.company_id,
+            "company_name": "Mapped company",
+        },
     )
     run = make_run(job_name=first_run.job.name)  # the same job fails again
     page = new_page(viewport)
