@@ -32,7 +32,13 @@ Contracts
   §1.2); a 401 against an unconfirmed zone (a fresh discovery, or other credentials) is one failure —
   repeated bad logins can lock an API user. An unconfirmed zone whose first authenticated call got no
   Autotask answer (404, redirect, HTML, timeout …) is not kept in the cache.
-- At most 3 requests are in flight per entity endpoint (§11 thread limit) for a client shared by threads.
+- At most 3 requests are in flight per entity endpoint (§11 thread limit). The default limiter holds for
+  one client shared by threads; Django code passes the database-backed one (``services/budget.py``), which
+  holds across every process. Waiting for a slot is bounded by the deadline; none free → the request is not
+  sent (AutotaskRateLimitError kind "thread").
+- Optional hooks (``pacer``, ``call_log``) let the Django side pace background work by the hourly
+  threshold and record every request sent (method, path without query string, status, duration — never
+  headers or bodies). The client itself stays free of Django.
 - No secret, integration code or header value is ever logged or put into an error.
 """
 
@@ -119,6 +125,24 @@ class Credentials:
     secret: str = field(repr=False)
     integration_code: str = field(repr=False)
     impersonation_resource_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the client tells its ``call_log`` about one request: never headers, bodies or query strings.
+
+    ``outcome``: "ok" (2xx), "error" (an Autotask or HTTP error answer), "rejected_thread" /
+    "rejected_hourly" (Autotask's own rate-limit rejections), "transport_error" (no answer: ``error_kind``
+    names the failure, e.g. "ReadTimeout"), "not_sent" (no free limiter slot before the deadline).
+    """
+
+    method: str
+    path: str
+    endpoint: str
+    status_code: int | None
+    error_kind: str
+    duration_ms: float
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -515,6 +539,9 @@ class AutotaskClient:
         concurrency=DEFAULT_CONCURRENCY,
         deadline=DEFAULT_DEADLINE,
         max_response_bytes=MAX_RESPONSE_BYTES,
+        limiter=None,
+        pacer=None,
+        call_log=None,
     ):
         missing = [
             label
@@ -576,7 +603,11 @@ class AutotaskClient:
         self.max_response_bytes = int(max_response_bytes)
         self._scope = threading.local()  # .end: monotonic end of the active deadline, per thread
         self._sleep = sleep
-        self._limiter = EndpointLimiter(concurrency)
+        # Any object with ``slot(endpoint, timeout)`` (a context manager raising TimeoutError when no slot
+        # frees up in time); the in-process EndpointLimiter when none is given (the client without Django).
+        self._limiter = limiter if limiter is not None else EndpointLimiter(concurrency)
+        self._pacer = pacer
+        self._call_log = call_log
         self._last_threshold = None  # (dict, aware datetime) of the last threshold_information()
         if transport is None:
             transport = _network_transport(lambda: getattr(self._scope, "end", None))
@@ -731,6 +762,8 @@ class AutotaskClient:
         ``currentTimeframeRequestCount``. Counts as a request itself (§9). Remembered for error hints."""
         data = self._call("GET", "ThresholdInformation")
         self._last_threshold = (dict(data), _utcnow())
+        if self._pacer is not None:
+            self._pacer.threshold_read(data)
         return data
 
     # -- internals: zones and URLs
@@ -832,6 +865,10 @@ class AutotaskClient:
     def _call(self, method, target, *, body=None, write=False, absolute=False):
         """An authenticated data call against the user's zone, within one deadline, with the zone rules
         of the module docstring (401 → re-discover once only for a confirmed zone)."""
+        if self._pacer is not None:
+            # Before the deadline starts: background work may wait here for the hourly usage to fall.
+            endpoint = _endpoint_of(target) if absolute else target.split("/", 1)[0].split("?", 1)[0]
+            self._pacer.before_call(self, method, endpoint)
         with self._deadline_scope():
             zone, confirmed = self._zone_state()
             url = target if absolute else zone.api_url + target
@@ -991,25 +1028,28 @@ class AutotaskClient:
         timeout = self.timeout if timeout is None else timeout
         end = time.monotonic() + timeout if end is None else end
         started = time.monotonic()
+        sent_at = None
         try:
             slot = (
                 self._limiter.slot(endpoint, timeout=max(0.0, end - started))
                 if authenticated
                 else nullcontext()
             )
-            with (
-                slot,
-                self._http.stream(
+            with slot:
+                if authenticated and self._pacer is not None:
+                    self._pacer.on_send(endpoint)
+                sent_at = time.monotonic()
+                with self._http.stream(
                     method,
                     url,
                     params=params,
                     content=content,
                     headers=headers,
                     timeout=httpx.Timeout(timeout),
-                ) as streamed,
-            ):
-                response = self._read_capped(streamed, method, endpoint, write, end)
-        except TimeoutError:  # no free slot of the local thread limiter before the deadline
+                ) as streamed:
+                    response = self._read_capped(streamed, method, endpoint, write, end)
+        except TimeoutError:  # no free slot of the thread limiter before the deadline
+            self._log_call(method, url, endpoint, None, "", started, "not_sent")
             raise AutotaskRateLimitError(
                 f"Too many simultaneous Autotask requests to {endpoint} from this server: no free slot within "
                 f"{_seconds(max(0.0, end - started))} s ({method} {endpoint} was not sent).",
@@ -1020,9 +1060,14 @@ class AutotaskClient:
                 entity=endpoint,
             ) from None
         except httpx.TimeoutException as exc:
+            self._log_call(method, url, endpoint, None, type(exc).__name__, sent_at, "transport_error")
             raise self._transport_error(exc, method, endpoint, write, started, timed_out=True) from None
         except httpx.RequestError as exc:
+            self._log_call(method, url, endpoint, None, type(exc).__name__, sent_at, "transport_error")
             raise self._transport_error(exc, method, endpoint, write, started) from None
+        except AutotaskError as exc:  # an answer too large to read
+            self._log_call(method, url, endpoint, exc.status_code, "", sent_at, "error")
+            raise
         elapsed_ms = (time.monotonic() - started) * 1000
         status = response.status_code
         level = logging.DEBUG if status < 400 else logging.WARNING
@@ -1043,8 +1088,25 @@ class AutotaskClient:
                     ambiguous=write,
                     hint=self._ambiguous_hint() if write else None,
                 )
+            self._log_call(method, url, endpoint, status, "", sent_at, "ok")
             return data
-        raise self._error_for_response(response, method, endpoint, write)
+        err = self._error_for_response(response, method, endpoint, write)
+        outcome = "error"
+        if isinstance(err, AutotaskRateLimitError) and getattr(err, "from_autotask", False):
+            outcome = f"rejected_{err.kind}"
+        self._log_call(method, url, endpoint, status, "", sent_at, outcome)
+        raise err
+
+    def _log_call(self, method, url, endpoint, status, error_kind, sent_at, outcome):
+        """Tell ``call_log`` about one request: the path only (no host, query string, header or body)."""
+        if self._call_log is None:
+            return
+        try:
+            path = httpx.URL(url).path
+        except httpx.InvalidURL:
+            path = ""
+        duration_ms = (time.monotonic() - sent_at) * 1000 if sent_at is not None else 0.0
+        self._call_log(CallRecord(method, path, endpoint, status, error_kind, duration_ms, outcome))
 
     @sensitive_variables()  # `streamed` holds the request and its credential headers
     def _read_capped(self, streamed, method, endpoint, write, end):

@@ -39,6 +39,16 @@ class AutotaskSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
         help_text="New tickets are due this many hours after they are created (Autotask's dueDateTime).",
     )
+    #: issue 14: background work (bulk jobs, scheduled checks) pauses when the tenant's hourly usage
+    #: reaches this share of Autotask's threshold, so that other integrations keep working
+    pacing_ceiling_percent = models.PositiveSmallIntegerField(
+        "pause background work at (% of the hourly threshold)",
+        default=80,
+        validators=[MinValueValidator(50), MaxValueValidator(95)],
+        help_text="Bulk jobs and scheduled checks slow down above 50 % of the Autotask database's hourly "
+        "API threshold (shared by every integration) and pause at this share until usage falls "
+        "(50–95 %). An operator's single clicks are never paused.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -470,3 +480,112 @@ class RunTicket(models.Model):
 
     def __str__(self):
         return f"run {self.run_id} → {self.ticket}"
+
+
+# --- Issue 14: one API budget across processes (services/budget.py) --------------------------------------
+
+
+class EndpointLease(models.Model):
+    """One of the (usually 3) request slots of one Autotask endpoint of one tenant, shared by every web and
+    worker process. A slot is held while `holder` is set and `expires_at` is in the future; a process
+    killed mid-request leaves a lease that simply expires (bounded by the client's deadline)."""
+
+    #: whose thread limit: a digest of the Tracking Identifier (never the identifier itself)
+    scope = models.CharField(max_length=40)
+    #: the endpoint root, casefolded ("tickets" for /Tickets/5/Notes)
+    endpoint = models.CharField(max_length=100)
+    slot = models.PositiveSmallIntegerField()
+    #: "" = free; else a random token of the holding request
+    holder = models.CharField(max_length=40, blank=True, default="")
+    #: what holds it (background label or "interactive"), for the health page
+    holder_label = models.CharField(max_length=100, blank=True, default="")
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Autotask endpoint lease"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "endpoint", "slot"], name="endpoint_lease_slot_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.endpoint} slot {self.slot}"
+
+
+class PacingState(models.Model):
+    """The tenant's hourly API usage as Backupchecks knows it, and whether background work is paused.
+
+    `usage_estimate` = `read_used` (Autotask's count at the last ThresholdInformation read, plus what was
+    in flight then) + `reserved_total - reserved_at_read` (requests this installation sent since). Every
+    request reserves itself by one conditional UPDATE of `reserved_total`, so several processes never
+    push the estimate past the ceiling together."""
+
+    scope = models.CharField(max_length=40, unique=True)
+    threshold = models.PositiveIntegerField(null=True, blank=True)
+    timeframe_minutes = models.PositiveIntegerField(default=60)
+    read_used = models.PositiveIntegerField(default=0)
+    read_at = models.DateTimeField(null=True, blank=True)
+    reserved_total = models.BigIntegerField(default=0)
+    reserved_at_read = models.BigIntegerField(default=0)
+    #: the next moment a background request may start while slowed (shared spacing across processes)
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, default="unknown")
+    reason = models.CharField(max_length=500, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Autotask pacing state"
+
+    def __str__(self):
+        return f"pacing {self.state}"
+
+    @property
+    def usage_estimate(self):
+        return self.read_used + (self.reserved_total - self.reserved_at_read)
+
+
+class UsageSample(models.Model):
+    """One ThresholdInformation reading (the health page's trend). Pruned to the last few days."""
+
+    scope = models.CharField(max_length=40)
+    measured_at = models.DateTimeField(db_index=True)
+    used = models.PositiveIntegerField()
+    threshold = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-measured_at", "-id"]
+        verbose_name = "Autotask usage sample"
+
+    def __str__(self):
+        return f"{self.used}/{self.threshold} at {self.measured_at:%H:%M}"
+
+    @property
+    def ratio(self):
+        return self.used / self.threshold if self.threshold else None
+
+
+class ApiCall(models.Model):
+    """One request the client sent (the health page's last calls). Never headers, bodies, query strings,
+    usernames or secrets: method, path, status or transport error kind, duration and who asked."""
+
+    at = models.DateTimeField(db_index=True)
+    method = models.CharField(max_length=10)
+    #: the URL path without query string or host, e.g. /ATServicesRest/V1.0/Tickets/query
+    path = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=100)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: transport failure class ("ReadTimeout", "ConnectError", …) or "" when an answer arrived
+    error_kind = models.CharField(max_length=40, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    #: "ok", "error", "rejected_thread", "rejected_hourly", "transport_error", "not_sent"
+    outcome = models.CharField(max_length=20)
+    #: the background_work() label, or "interactive"
+    label = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "Autotask API call"
+
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status_code or self.error_kind}"

@@ -11,6 +11,8 @@ from integrations.autotask.exceptions import AutotaskConfigurationError, Autotas
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AuditEvent
 
+from . import budget
+
 # Tests and the in-process demo swap the HTTP transport here (e.g. httpx.WSGITransport over the
 # simulator). None = a real network transport.
 _transport_factory = None
@@ -78,13 +80,28 @@ def assert_no_transaction():
 def build_client(credentials, *, timeout=None):
     """An AutotaskClient for `credentials`. Raises CalledInsideTransaction inside `transaction.atomic()`.
 
+    The client shares the tenant's API budget with every other process (`budget_hooks`).
+
     `timeout` (seconds per HTTP request) defaults to settings.AUTOTASK_TIMEOUT_SECONDS (30).
     """
     assert_no_transaction()
     if timeout is None:
         timeout = getattr(django_settings, "AUTOTASK_TIMEOUT_SECONDS", 30.0)
     transport = _transport_factory() if _transport_factory else None
-    return AutotaskClient(credentials, transport=transport, timeout=timeout, **_client_options)
+    options = {**budget_hooks(credentials), **_client_options}
+    return AutotaskClient(credentials, transport=transport, timeout=timeout, **options)
+
+
+def budget_hooks(credentials):
+    """The client options that put a client under the shared API budget (services/budget.py): the
+    database-backed per-endpoint limiter (≤ 3 in flight across every process), pacing of background work by
+    ThresholdInformation, and the API-call log. Keyed by a digest of the Tracking Identifier."""
+    scope = budget.scope_for(credentials.integration_code)
+    return {
+        "limiter": budget.DatabaseLimiter(scope),
+        "pacer": budget.Pacer(scope),
+        "call_log": budget.CallLog(),
+    }
 
 
 @dataclass(frozen=True)
