@@ -206,6 +206,7 @@ class AutotaskSimulator:
         self._slot_lock = threading.Lock()
         self._slots = {}
         self._hourly = {t.database_id: deque() for t in TENANTS}
+        self._peaks = {}  # database id → highest hourly usage seen (benchmarks: "never past the ceiling")
         self._tenants_by_user = {t.username.lower(): t for t in TENANTS}
         self._tenants_by_db = {t.database_id: t for t in TENANTS}
         self._integration_codes = {t.integration_code for t in TENANTS}
@@ -239,6 +240,7 @@ class AutotaskSimulator:
             self.config = SimulatorConfig()
             for window in self._hourly.values():
                 window.clear()
+            self._peaks.clear()
             self._save()
 
     def clear_requests(self):
@@ -586,7 +588,40 @@ class AutotaskSimulator:
             if len(window) >= self.config.hourly_limit:
                 return self._hourly_error()
             window.append(self.clock())
+            self._note_peak(tenant.database_id, len(window))
         return None
+
+    def _note_peak(self, db_id, usage):
+        self._peaks[db_id] = max(self._peaks.get(db_id, 0), usage)
+
+    def add_usage(self, tenant, count, spread_seconds=0.0):
+        """Count ``count`` requests of *another* integration against the tenant's hourly threshold (a
+        demo/benchmark control: "the tenant starts at 75 %"). ``spread_seconds`` > 0 spreads their
+        timestamps evenly over that many past seconds (they then age out of the rolling 60-minute window
+        gradually); 0 counts them all now. Returns the tenant's usage afterwards."""
+        db_id = getattr(tenant, "database_id", tenant)
+        self.tenant(db_id)
+        count = int(count)
+        if count < 0:
+            raise ValueError("count must not be negative")
+        spread = min(float(spread_seconds), HOUR - 1.0)
+        with self._lock:
+            now = self.clock()
+            stamps = [now - spread + spread * (i + 1) / count for i in range(count)] if spread > 0 else [now] * count
+            window = self._hourly[int(db_id)]
+            merged = sorted([*window, *stamps])
+            window.clear()
+            window.extend(merged)
+            usage = len(self._window(self.tenant(db_id)))
+            self._note_peak(int(db_id), usage)
+            return usage
+
+    def peak_usage(self, tenant):
+        """The highest hourly usage of the tenant seen since the simulator started (or was reset)."""
+        db_id = getattr(tenant, "database_id", tenant)
+        with self._lock:
+            self._window(self.tenant(db_id))
+            return self._peaks.get(int(db_id), 0)
 
     def hourly_usage(self, tenant):
         with self._lock:

@@ -16,6 +16,9 @@ Routes (JSON in, JSON out; see docs/simulator.md for curl examples):
   GET    /_simulator/tenants/<db>/tickets/<id>/notes
   POST   /_simulator/tenants/<db>/tickets/<id>/time-entries   {"hours": 1.5, "resource_id": 123}
   POST   /_simulator/tenants/<db>/tickets/<id>/delete
+  GET    /_simulator/tenants/<db>/usage                       {"usage", "peak", "threshold"}
+  POST   /_simulator/tenants/<db>/usage                       {"count": 7500, "spread_seconds": 3600} or
+                                                              {"ratio": 0.75, …}: another integration's usage
 """
 
 import json
@@ -95,6 +98,23 @@ def handle(sim, request):
                 if rest[2] == "delete":
                     sim.delete_company(db_id, company_id)
                     return ok()
+            if rest == ["usage"]:
+                if method == "POST":
+                    count = body.get("count")
+                    if count is None and body.get("ratio") is not None:
+                        target = round(float(body["ratio"]) * sim.config.hourly_limit)
+                        count = max(0, target - sim.hourly_usage(sim.tenant(db_id)))
+                    if count is None:
+                        return fail(400, "Give 'count' (requests to add) or 'ratio' (0..1 of the threshold).")
+                    sim.add_usage(db_id, int(count), float(body.get("spread_seconds") or 0))
+                if method in ("GET", "POST"):
+                    return ok(
+                        {
+                            "usage": sim.hourly_usage(sim.tenant(db_id)),
+                            "peak": sim.peak_usage(db_id),
+                            "threshold": sim.config.hourly_limit,
+                        }
+                    )
             if rest == ["tickets"] and method == "GET":
                 return ok({"tickets": sim.tickets(db_id)})
             if len(rest) == 3 and rest[0] == "tickets" and rest[2] == "notes" and method == "GET":
