@@ -178,6 +178,17 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
                 f"Ticket defaults ({env_name})",
                 {"description": defaults_description, "fields": [*DEFAULT_FIELD_ORDER, "ticket_due_hours"]},
             ),
+            (
+                "API budget",
+                {
+                    "description": format_html(
+                        "Autotask allows about 10,000 API requests per hour per database, shared by every "
+                        'integration. See the <a href="{}">integration health page</a> for usage and pacing.',
+                        reverse("autotask:health"),
+                    ),
+                    "fields": ["pacing_ceiling_percent"],
+                },
+            ),
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "mapping_status": "Mapping status changed",
     # phase 4: tickets
     "create_ticket": "Ticket creation",
+    "reconcile_claim": "Ticket claim reconciled",
     # phase 5: resolution and status sync
     "resolve_ticket": "Ticket resolution",
     "ticket_status_changed": "Ticket status changed",

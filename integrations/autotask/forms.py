@@ -23,7 +23,14 @@ from integrations.autotask.services import configuration, connection
 
 SECRET_FIELDS = ("secret", "integration_code")
 CREDENTIAL_FIELDS = ("username", "secret", "integration_code", "impersonation_resource_id")
-SETTINGS_FIELDS = ("enabled", "environment", "base_url", "compatibility_mode", "ticket_due_hours")
+SETTINGS_FIELDS = (
+    "enabled",
+    "environment",
+    "base_url",
+    "compatibility_mode",
+    "ticket_due_hours",
+    "pacing_ceiling_percent",
+)
 #: credentials a live probe proves; a changed impersonation resource id needs no probe (writes only)
 LIVE_CREDENTIAL_FIELDS = ("username", "secret", "integration_code")
 MAX_BIG_INTEGER = 2**63 - 1
@@ -205,6 +212,8 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.fields["compatibility_mode"].help_text = COMPATIBILITY_MODE_HELP
         # Phase 4: optional on the page (a form without it keeps the stored value).
         self.fields["ticket_due_hours"].required = False
+        # Issue 14: optional too (a form without it keeps the stored value); 50–95 from the model.
+        self.fields["pacing_ceiling_percent"].required = False
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "
@@ -273,6 +282,10 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
     def clean_ticket_due_hours(self):
         value = self.cleaned_data.get("ticket_due_hours")
         return self.instance.ticket_due_hours if value is None else value
+
+    def clean_pacing_ceiling_percent(self):
+        value = self.cleaned_data.get("pacing_ceiling_percent")
+        return self.instance.pacing_ceiling_percent if value is None else value
 
     def clean_base_url(self):
         return configuration.normalise_base_url(self.cleaned_data.get("base_url"))

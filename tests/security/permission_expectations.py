@@ -78,6 +78,9 @@ EXPECTED = {
     # phase 6: a lookup costs an API call, so both are POST-only
     "autotask:link_lookup": everyone(POST_ONLY),
     "autotask:link_ticket": everyone(POST_ONLY),
+    # issue 14: the integration health page — staff with autotask.manage_autotask (the Admin role)
+    "autotask:health": row(LOGIN, DENIED, DENIED, OK, OK),
+    "autotask:reconcile_claim": everyone(POST_ONLY),
     # --- the admin site ---------------------------------------------------------------------------------
     "admin:index": ADMIN_STAFF,
     "admin:login": row(OK, OK, OK, REDIRECT, REDIRECT),  # staff are sent on to the index
@@ -155,6 +158,7 @@ STATE_CHANGING = {
     "autotask:check_mapping",  # stores the mapping's checked status
     "autotask:link_lookup",  # changes nothing, but costs an Autotask call: never a GET
     "autotask:link_ticket",
+    "autotask:reconcile_claim",  # may settle a claim (adopt or release)
 }
 #: the POST side of the matrix for the role-guarded actions (GET above only proves they are POST-only):
 #: what a POST with a CSRF token answers per role. REDIRECT = accepted (done or refused with a message on
@@ -169,6 +173,7 @@ POST_EXPECTED = {
     "autotask:resolve_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:link_lookup": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:link_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:reconcile_claim": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
 }
 CSRF_EXEMPT = {"api:runs_ingest"}
 

@@ -5,86 +5,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('autotask', '0005_resolution_progress'),
+        ("autotask", "0005_resolution_progress"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiCall',
+            name="ApiCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=200)),
-                ('endpoint', models.CharField(max_length=100)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error_kind', models.CharField(blank=True, max_length=40)),
-                ('duration_ms', models.PositiveIntegerField()),
-                ('outcome', models.CharField(max_length=20)),
-                ('label', models.CharField(max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=200)),
+                ("endpoint", models.CharField(max_length=100)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error_kind", models.CharField(blank=True, max_length=40)),
+                ("duration_ms", models.PositiveIntegerField()),
+                ("outcome", models.CharField(max_length=20)),
+                ("label", models.CharField(max_length=100)),
             ],
             options={
-                'verbose_name': 'Autotask API call',
-                'ordering': ['-at', '-id'],
+                "verbose_name": "Autotask API call",
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PacingState',
+            name="PacingState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=40, unique=True)),
-                ('threshold', models.PositiveIntegerField(blank=True, null=True)),
-                ('timeframe_minutes', models.PositiveIntegerField(default=60)),
-                ('read_used', models.PositiveIntegerField(default=0)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('reserved_total', models.BigIntegerField(default=0)),
-                ('reserved_at_read', models.BigIntegerField(default=0)),
-                ('next_send_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(default='unknown', max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('resume_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=40, unique=True)),
+                ("threshold", models.PositiveIntegerField(blank=True, null=True)),
+                ("timeframe_minutes", models.PositiveIntegerField(default=60)),
+                ("read_used", models.PositiveIntegerField(default=0)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("reserved_total", models.BigIntegerField(default=0)),
+                ("reserved_at_read", models.BigIntegerField(default=0)),
+                ("next_send_at", models.DateTimeField(blank=True, null=True)),
+                ("state", models.CharField(default="unknown", max_length=10)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("resume_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'Autotask pacing state',
+                "verbose_name": "Autotask pacing state",
             },
         ),
         migrations.CreateModel(
-            name='UsageSample',
+            name="UsageSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=40)),
-                ('measured_at', models.DateTimeField(db_index=True)),
-                ('used', models.PositiveIntegerField()),
-                ('threshold', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=40)),
+                ("measured_at", models.DateTimeField(db_index=True)),
+                ("used", models.PositiveIntegerField()),
+                ("threshold", models.PositiveIntegerField()),
             ],
             options={
-                'verbose_name': 'Autotask usage sample',
-                'ordering': ['-measured_at', '-id'],
+                "verbose_name": "Autotask usage sample",
+                "ordering": ["-measured_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='autotasksettings',
-            name='pacing_ceiling_percent',
-            field=models.PositiveSmallIntegerField(default=80, help_text="Bulk jobs and scheduled checks slow down above 50 % of the Autotask database's hourly API threshold (shared by every integration) and pause at this share until usage falls (50–95 %). An operator's single clicks are never paused.", validators=[django.core.validators.MinValueValidator(50), django.core.validators.MaxValueValidator(95)], verbose_name='pause background work at (% of the hourly threshold)'),
+            model_name="autotasksettings",
+            name="pacing_ceiling_percent",
+            field=models.PositiveSmallIntegerField(
+                default=80,
+                help_text="Bulk jobs and scheduled checks slow down above 50 % of the Autotask database's hourly API threshold (shared by every integration) and pause at this share until usage falls (50–95 %). An operator's single clicks are never paused.",
+                validators=[
+                    django.core.validators.MinValueValidator(50),
+                    django.core.validators.MaxValueValidator(95),
+                ],
+                verbose_name="pause background work at (% of the hourly threshold)",
+            ),
         ),
         migrations.CreateModel(
-            name='EndpointLease',
+            name="EndpointLease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=40)),
-                ('endpoint', models.CharField(max_length=100)),
-                ('slot', models.PositiveSmallIntegerField()),
-                ('holder', models.CharField(blank=True, default='', max_length=40)),
-                ('holder_label', models.CharField(blank=True, default='', max_length=100)),
-                ('acquired_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=40)),
+                ("endpoint", models.CharField(max_length=100)),
+                ("slot", models.PositiveSmallIntegerField()),
+                ("holder", models.CharField(blank=True, default="", max_length=40)),
+                ("holder_label", models.CharField(blank=True, default="", max_length=100)),
+                ("acquired_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'Autotask endpoint lease',
-                'constraints': [models.UniqueConstraint(fields=('scope', 'endpoint', 'slot'), name='endpoint_lease_slot_unique')],
+                "verbose_name": "Autotask endpoint lease",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "endpoint", "slot"), name="endpoint_lease_slot_unique"
+                    )
+                ],
             },
         ),
     ]

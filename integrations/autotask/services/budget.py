@@ -294,7 +294,9 @@ def pacing_status(scope=None):
         )
     state = row.state if row.state in ("full", "slowed", "paused") else _state_for(ratio, ceiling)
     reason = row.reason if state != "full" else ""
-    return PacingStatus(state, ratio, ceiling, reason, row.resume_at if state == "paused" else None, row.read_at)
+    return PacingStatus(
+        state, ratio, ceiling, reason, row.resume_at if state == "paused" else None, row.read_at
+    )
 
 
 def _state_for(ratio, ceiling):
@@ -365,9 +367,9 @@ class Pacer:
             self._local.snapshot = (
                 PacingState.objects.filter(scope=self.scope).values_list("reserved_total", flat=True).first()
                 or 0,
-                EndpointLease.objects.filter(
-                    scope=self.scope, expires_at__gte=self.clock()
-                ).exclude(holder="").count(),
+                EndpointLease.objects.filter(scope=self.scope, expires_at__gte=self.clock())
+                .exclude(holder="")
+                .count(),
             )
         PacingState.objects.filter(scope=self.scope).update(reserved_total=F("reserved_total") + 1)
 

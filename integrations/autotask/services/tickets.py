@@ -748,3 +748,133 @@ def _audit_success(ticket, run, user, *, adopted):
         correlation_key=ticket.correlation_key,
         database_id=ticket.database_id,
     )
+
+
+# ------------------------------------------------------------------------------ reconcile (health page)
+
+RECONCILE_ACTION = "reconcile_claim"
+
+
+def unresolved_claims(now=None):
+    """Ticket claims that need a look (health page): `unknown` ones, and `pending` ones older than
+    CLAIM_LEASE (their process died). A queryset, oldest claim first; database only."""
+    now = now or timezone.now()
+    return AutotaskTicket.objects.filter(
+        Q(state=TicketState.UNKNOWN) | Q(state=TicketState.PENDING, claimed_at__lte=now - CLAIM_LEASE)
+    ).order_by("claimed_at", "pk")
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What `reconcile_claim` found: `outcome` "adopted" (Autotask has the ticket: now `created`) or
+    "released" (Autotask has none: the claim is gone and Create may be tried again)."""
+
+    outcome: str
+    correlation_key: str
+    ticket: AutotaskTicket | None
+    run_ids: tuple
+
+    @property
+    def message(self):
+        if self.outcome == "adopted":
+            return (
+                f"Autotask has ticket {self.ticket.ticket_number} for {self.correlation_key}: it is now linked "
+                f"to run(s) {', '.join(map(str, self.run_ids))}."
+            )
+        return (
+            f"Autotask has no ticket with externalID {self.correlation_key}: the claim is released, so Create "
+            "ticket can be used again for run(s) " + ", ".join(map(str, self.run_ids)) + "."
+        )
+
+
+def reconcile_claim(ticket, *, user=None):
+    """Settle one `unknown` (or stale `pending`) ticket claim now, from the health page's button.
+
+    Preconditions (database only; ActionRefused, zero API calls): the integration is enabled and
+    configured, the claim still exists, is `unknown` or `pending` older than CLAIM_LEASE, and belongs to the
+    active tenant. Then the claim is taken over (compare-and-set, so a concurrent Create or reconcile
+    refuses) and Autotask is asked for tickets with `externalID` = its correlation key (1 API call):
+    found → adopted (state `created`, every run of the claim keeps it); not found → released (the claim
+    and its run links are deleted; nothing was created in Autotask, so Create may be retried).
+
+    Idempotent: a second call finds the claim settled and refuses. An AutotaskError leaves the claim
+    `unknown` (as before) and is raised. Audited as "reconcile_claim".
+    """
+    now = timezone.now()
+    settings = AutotaskSettings.load()
+    try:
+        if not settings.enabled:
+            raise ActionRefused(
+                "The Autotask integration is disabled: claims cannot be checked in Autotask.", code="disabled"
+            )
+        problems = configuration_problems(settings)
+        if problems:
+            raise ActionRefused(
+                "The Autotask integration is not configured completely: " + " ".join(problems),
+                code="not_configured",
+            )
+        current = AutotaskTicket.objects.filter(pk=ticket.pk).first()
+        if current is None:
+            raise ActionRefused("This ticket claim no longer exists (it was settled meanwhile).", code="gone")
+        if current.state == TicketState.CREATED:
+            raise ActionRefused(
+                f"This claim is already settled: ticket {current.ticket_number or current.ticket_id}.",
+                code="already_has_ticket",
+            )
+        if claim_is_fresh(current, now):
+            raise ActionRefused(
+                "This ticket is being created right now; reconcile only claims older than "
+                f"{int(CLAIM_LEASE.total_seconds() // 60)} minutes.",
+                code="being_created",
+            )
+        env = settings.active_environment()
+        if (current.environment, current.database_id) != (env.environment, env.database_id):
+            raise ActionRefused(
+                f"This claim belongs to Autotask {current.get_environment_display()} (database "
+                f"{current.database_id}); switch the integration to that environment to check it.",
+                code="claim_other_tenant",
+            )
+        taken = AutotaskTicket.objects.filter(
+            pk=current.pk, state=current.state, claimed_at=current.claimed_at
+        ).update(state=TicketState.PENDING, claimed_at=now, claimed_by=_user_or_none(user))
+        if not taken:
+            raise ActionRefused(
+                "Another attempt took this claim over a moment ago. Reload the page.", code="being_created"
+            )
+    except ActionRefused as exc:
+        AuditEvent.record(RECONCILE_ACTION, user=user, outcome="refused", message=str(exc), code=exc.code)
+        raise
+    previous = current.state
+    current.state, current.claimed_at = TicketState.PENDING, now
+    claim = _Claim(ticket=current, token=now, reconcile=True, previous_state=previous)
+    key = current.correlation_key
+    run_ids = tuple(
+        RunTicket.objects.filter(ticket_id=current.pk).order_by("run_id").values_list("run_id", flat=True)
+    )
+    try:
+        with build_client(credentials_for(env)) as client:
+            found = _find_by_external_id(client, key)
+    except BaseException as exc:
+        _mark_unknown(claim, exc)
+        AuditEvent.record_failure(
+            RECONCILE_ACTION, exc, user=user, environment=env.environment, correlation_key=key
+        )
+        raise
+    if found is not None:
+        adopted = _record_created(claim, found, user)
+        result = ReconcileResult("adopted", key, adopted, run_ids)
+    else:
+        _release(claim)
+        result = ReconcileResult("released", key, None, run_ids)
+    AuditEvent.record(
+        RECONCILE_ACTION,
+        user=user,
+        environment=env.environment,
+        outcome=result.outcome,
+        message=result.message,
+        correlation_key=key,
+        previous_state=previous,
+        run_ids=list(run_ids),
+        ticket_id=result.ticket.ticket_id if result.ticket else None,
+    )
+    return result

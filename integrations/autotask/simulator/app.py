@@ -607,7 +607,11 @@ class AutotaskSimulator:
         spread = min(float(spread_seconds), HOUR - 1.0)
         with self._lock:
             now = self.clock()
-            stamps = [now - spread + spread * (i + 1) / count for i in range(count)] if spread > 0 else [now] * count
+            stamps = (
+                [now - spread + spread * (i + 1) / count for i in range(count)]
+                if spread > 0
+                else [now] * count
+            )
             window = self._hourly[int(db_id)]
             merged = sorted([*window, *stamps])
             window.clear()

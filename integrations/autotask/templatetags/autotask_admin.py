@@ -24,3 +24,12 @@ def autotask_configuration_warning(context):
         "connection_warning": connection_warning(settings),
         "settings_url": reverse("admin:autotask_autotasksettings_change", args=[1]),
     }
+
+
+@register.inclusion_tag("admin/autotask/inc/health_link.html", takes_context=True)
+def autotask_health_link(context, as_tool=False):
+    """The link to the integration health page, for staff with the Autotask permission (no query)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    allowed = user is not None and user.is_staff and user.has_perm("autotask.manage_autotask")
+    return {"url": reverse("autotask:health") if allowed else "", "as_tool": as_tool}

@@ -358,6 +358,12 @@ URL_CALLS = {
             as_user="operator",
         )
     ],
+    # issue 14: the health page and its "Reconcile now" button (unknown and pending claims)
+    "autotask:health": [Call()],
+    "autotask:reconcile_claim": [
+        Call("post", kwargs=lambda w, name=name: {"pk": w.runs[name].autotask_link.ticket_id})
+        for name in ("unknown", "pending", "created")
+    ],
     # admin site pages that are not per model
     "admin:index": [Call()],
     "admin:auth_user_password_change": [Call(kwargs=lambda w: {"id": w.operator.pk})],
