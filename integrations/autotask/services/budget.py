@@ -137,12 +137,13 @@ class DatabaseLimiter:
         )
         self._rows_made.add(key)
 
-    def try_take(self, endpoint, lease_seconds, label=INTERACTIVE):
+    def try_take(self, endpoint, lease_seconds, label=None):
         """Take a free (or expired) slot now: returns (lease pk, holder token) or None. One SELECT plus one
         conditional UPDATE per candidate slot."""
         from integrations.autotask.models import EndpointLease
 
         key = (endpoint or "").casefold()[:100]
+        label = label or background_label() or INTERACTIVE
         self._ensure_rows(key)
         now = self.clock()
         free = Q(holder="") | Q(expires_at__lt=now)
@@ -180,9 +181,8 @@ class DatabaseLimiter:
     def slot(self, endpoint, timeout=None):
         timeout = 30.0 if timeout is None else max(0.0, float(timeout))
         end = time.monotonic() + timeout
-        label = background_label() or INTERACTIVE
         while True:
-            lease = self.try_take(endpoint, timeout, label)
+            lease = self.try_take(endpoint, timeout)
             if lease is not None:
                 break
             left = end - time.monotonic()
