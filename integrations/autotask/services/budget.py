@@ -61,6 +61,8 @@ DEFAULT_CEILING = 0.8
 READ_EVERY_SECONDS = 60
 #: … or when this many requests were sent since (fewer near the ceiling, see Pacer._read_due)
 READ_EVERY_REQUESTS = 100
+#: requests kept free below the pause point for the ThresholdInformation reading that follows
+READING_RESERVE = 1
 #: while paused, usage is re-read this often (seconds); each read costs one request
 PAUSE_RECHECK_SECONDS = 60
 #: a background call waits at most this long for a pause to end (longer than Autotask's 60-minute window)
@@ -422,7 +424,9 @@ class Pacer:
             limit = math.floor(row.threshold * ceiling)
             estimate = row.usage_estimate
             now = self.clock()
-            if estimate + 1 > limit:
+            # One unit below the pause point stays free for the next ThresholdInformation reading (it
+            # counts as a request itself), so the reading never takes usage past the ceiling either.
+            if estimate + 1 + READING_RESERVE > limit:
                 resume_at = now + timedelta(seconds=PAUSE_RECHECK_SECONDS)
                 reason = (
                     f"Paused: Autotask counts about {estimate:,} of {row.threshold:,} API requests in the last "
@@ -447,7 +451,7 @@ class Pacer:
             ratio = estimate / row.threshold
             if ratio >= SLOW_FROM:
                 window = row.timeframe_minutes * 60
-                interval = window / max(1, limit - estimate)
+                interval = window / max(1, limit - READING_RESERVE - estimate)
                 start = self._take_turn(row, now, interval)
                 if start is None:
                     continue  # another process moved the schedule: look again
@@ -466,7 +470,7 @@ class Pacer:
             reserved = (
                 PacingState.objects.filter(scope=self.scope)
                 .alias(estimate=F("read_used") + F("reserved_total") - F("reserved_at_read"))
-                .filter(estimate__lt=limit)
+                .filter(estimate__lt=limit - READING_RESERVE)
                 .update(reserved_total=F("reserved_total") + 1)
             )
             if reserved:

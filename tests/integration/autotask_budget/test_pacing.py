@@ -144,3 +144,13 @@ def test_several_pacers_share_one_estimate(db, sim, fake_time):
 def test_pacing_status_is_unknown_without_a_reading(db):
     status = budget.pacing_status()
     assert status.state == "unknown" and status.usage_ratio is None and status.ceiling == 0.8
+
+
+def test_requests_between_readings_count_so_full_speed_stops_at_the_ceiling(db, sim, fake_time):
+    """At full speed no time passes between readings: only counting our own requests since the last
+    reading keeps the loop from running past the ceiling (here the lowest allowed, 50 %)."""
+    start_at(sim, 0.45)
+    client = budget_client(sim, clock=fake_time, ceiling=0.5)
+    background_calls(client, 800)
+    assert sim.peak_usage(SANDBOX) <= 5000
+    assert threshold_reads(sim) <= 800 // 10
