@@ -436,3 +436,15 @@ def test_no_secret_anywhere_after_the_whole_workflow(admin_client, sim, settings
     ]
     assert len(c.texts) > 1500  # pages, logs, rows: the scan covered a lot (about 2,150)
     assert hits == []
+    # Issue 14: the API-call log (in the raw dump above, and on the crawled health page) recorded the
+    # workflow's requests — and holds no credential, username, query string, header or body.
+    from integrations.autotask.models import ApiCall
+
+    calls = list(ApiCall.objects.values())
+    assert len(calls) > 10
+    logged = repr(calls)
+    for value in (*SECRETS.values(), SANDBOX.username, "ApiIntegrationCode", "Secret"):
+        assert value not in logged
+    assert all("?" not in call["path"] and "://" not in call["path"] for call in calls)
+    health_pages = [text for where, text in c.texts if where == "GET /autotask/health/"]
+    assert health_pages and "health-calls" in health_pages[0]
