@@ -210,7 +210,7 @@ class EndpointStatus:
 
 def limiter_status():
     """Every endpoint that has lease rows, with its unexpired leases (database only, one query, zero API
-    calls). Lists the active environment's scope first; other scopes (another environment) follow."""
+    calls). Endpoints of every scope (both environments) are merged by name."""
     from integrations.autotask.models import EndpointLease
 
     now = timezone.now()
@@ -219,14 +219,13 @@ def limiter_status():
         "endpoint", "holder", "holder_label", "expires_at"
     )
     for endpoint, holder, label, expires_at in rows:
-        entry = by_endpoint.setdefault(endpoint, [0, 0, []])
-        entry[1] += 1
+        entry = by_endpoint.setdefault(endpoint, [0, []])
         if holder and expires_at and expires_at >= now:
             entry[0] += 1
-            entry[2].append(label or INTERACTIVE)
+            entry[1].append(label or INTERACTIVE)
     return [
-        EndpointStatus(endpoint=name, in_flight=used, limit=min(limit, ENDPOINT_LIMIT), holders=tuple(labels))
-        for name, (used, limit, labels) in sorted(by_endpoint.items())
+        EndpointStatus(endpoint=name, in_flight=used, limit=ENDPOINT_LIMIT, holders=tuple(labels))
+        for name, (used, labels) in sorted(by_endpoint.items())
     ]
 
 
