@@ -527,6 +527,8 @@ class PacingState(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     reserved_total = models.BigIntegerField(default=0)
     reserved_at_read = models.BigIntegerField(default=0)
+    #: other integrations' requests per second, measured between the last two readings
+    others_per_second = models.FloatField(default=0.0)
     #: the next moment a background request may start while slowed (shared spacing across processes)
     next_send_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, default="unknown")

@@ -386,8 +386,9 @@ class Pacer:
         reserved, in_flight = getattr(self._local, "snapshot", None) or (None, 0)
         self._local.snapshot = None
         now = self.clock()
-        self._row()
-        fields = {
+        row = self._row()
+        fields = {"others_per_second": self._others_rate(row, used, reserved, now)}
+        fields |= {
             "threshold": threshold,
             "read_used": used + in_flight,
             "read_at": now,
@@ -402,6 +403,20 @@ class Pacer:
         if sample.pk % 100 == 0:
             UsageSample.objects.filter(pk__lte=sample.pk - SAMPLES_KEEP).delete()
 
+    @staticmethod
+    def _others_rate(row, used, reserved, now):
+        """Requests per second of the tenant's other integrations, from two readings: the rise in
+        Autotask's count not explained by our own requests. Requests leaving the rolling window hide part
+        of it, so the rate falls by half at most per reading (conservative)."""
+        if row.read_at is None or reserved is None:
+            return row.others_per_second
+        seconds = (now - row.read_at).total_seconds()
+        if seconds <= 0:
+            return row.others_per_second
+        ours = reserved + 1 - row.reserved_at_read
+        measured = max(0.0, (used - row.read_used - ours) / seconds)
+        return max(measured, row.others_per_second / 2)
+
     def before_call(self, client, method, endpoint):
         """Wait until a background request may be sent, and reserve it. Interactive calls return at once.
 
@@ -414,6 +429,7 @@ class Pacer:
         from integrations.autotask.models import PacingState
 
         waited_from = self.clock()
+        spaced = False  # this request already waited for its turn on the shared schedule
         while True:
             row = self._row()
             if self._read_due(row):
@@ -421,11 +437,16 @@ class Pacer:
                 continue
             ceiling = self.ceiling()
             limit = math.floor(row.threshold * ceiling)
-            estimate = row.usage_estimate
             now = self.clock()
+            # Other integrations' requests since the reading are not counted yet: add what their rate
+            # (measured between the last two readings) predicts for the reading's age plus a second.
+            age = max(0.0, (now - row.read_at).total_seconds())
+            unseen = math.ceil(row.others_per_second * (age + 1.0))
+            estimate = row.usage_estimate + unseen
             # One unit below the pause point stays free for the next ThresholdInformation reading (it
             # counts as a request itself), so the reading never takes usage past the ceiling either.
             if estimate + 1 + READING_RESERVE > limit:
+                spaced = False
                 resume_at = now + timedelta(seconds=PAUSE_RECHECK_SECONDS)
                 reason = (
                     f"Paused: Autotask counts about {estimate:,} of {row.threshold:,} API requests in the last "
@@ -448,7 +469,7 @@ class Pacer:
                 client.threshold_information()  # the only way to see usage fall: old requests age out
                 continue
             ratio = estimate / row.threshold
-            if ratio >= SLOW_FROM:
+            if ratio >= SLOW_FROM and not spaced:
                 window = row.timeframe_minutes * 60
                 interval = window / max(1, limit - READING_RESERVE - estimate)
                 start = self._take_turn(row, now, interval)
@@ -460,16 +481,18 @@ class Pacer:
                     f"{_pct(ceiling)}."
                 )
                 self._set_state("slowed", reason)
+                spaced = True
                 delay = (start - now).total_seconds()
                 if delay > 0:
                     self.sleep(delay)
-            else:
+                    continue  # time passed: refresh a stale reading and check the ceiling again
+            elif ratio < SLOW_FROM:
                 self._set_state("full")
             # Reserve this request: refused when another process took the last unit meanwhile.
             reserved = (
                 PacingState.objects.filter(scope=self.scope)
                 .alias(estimate=F("read_used") + F("reserved_total") - F("reserved_at_read"))
-                .filter(estimate__lt=limit - READING_RESERVE)
+                .filter(estimate__lt=limit - READING_RESERVE - unseen)
                 .update(reserved_total=F("reserved_total") + 1)
             )
             if reserved:

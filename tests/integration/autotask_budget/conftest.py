@@ -63,7 +63,7 @@ def budget_client(sim, *, clock=None, pacer=True, limiter=None, ceiling=None):
     return AutotaskClient(
         CREDS,
         zone_info_url=OFFICIAL_ZONE_URL,
-        transport=httpx.WSGITransport(app=sim),
+        transport=httpx.WSGITransport(app=sim),  # a simulator (or a WSGI wrapper around one)
         sleep=lambda seconds: None,
         limiter=limiter if limiter is not None else budget.DatabaseLimiter(SCOPE),
         pacer=pacer_obj,

@@ -154,3 +154,35 @@ def test_requests_between_readings_count_so_full_speed_stops_at_the_ceiling(db, 
     background_calls(client, 800)
     assert sim.peak_usage(SANDBOX) <= 5000
     assert threshold_reads(sim) <= 800 // 10
+
+
+def test_another_integrations_rate_is_learned_so_our_requests_stay_below_the_ceiling(db, sim, fake_time):
+    """Benchmark 5's hardest case: 75 % used in the last 15 minutes (nothing ages out soon) and another
+    integration sending 0.5 requests/s. Our work requests never arrive above the ceiling — without the
+    other integration's rate (measured between readings) they did (8,012)."""
+    sim.add_usage(SANDBOX, 7500, spread_seconds=15 * 60)
+    carry = {"n": 0.0}
+
+    def other_integration(seconds):
+        carry["n"] += seconds * 0.5
+        whole = int(carry["n"])
+        carry["n"] -= whole
+        if whole:
+            sim.add_usage(SANDBOX, whole)
+
+    fake_time.on_sleep.append(other_integration)
+    sim.sleep = fake_time.sleep
+    sim.configure(latency_seconds=0.15)
+    peak = {"work": 0}
+
+    def observed(environ, start_response):
+        body = sim(environ, start_response)
+        if "thresholdinformation" not in environ["PATH_INFO"].lower() and "zoneinformation" not in (
+            environ["PATH_INFO"].lower()
+        ):
+            peak["work"] = max(peak["work"], sim.hourly_usage(SANDBOX))
+        return body
+
+    client = budget_client(observed, clock=fake_time, ceiling=0.8)
+    background_calls(client, 250)
+    assert peak["work"] <= 8000, peak
