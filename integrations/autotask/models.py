@@ -591,3 +591,9 @@ class ApiCall(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} → {self.status_code or self.error_kind}"
+
+    @property
+    def short_path(self):
+        """The path after the API root (``/Tickets/query`` for ``/ATServicesRest/V1.0/Tickets/query``)."""
+        index = self.path.lower().find("/v1.0/")
+        return self.path[index + 5 :] if index >= 0 else self.path
