@@ -364,14 +364,14 @@ class Pacer:
             self._local.prepaid = False
             return
         if (endpoint or "").casefold() == "thresholdinformation":
-            # What is in flight now may reach Autotask after this read is counted: add it to the reading.
-            self._local.snapshot = (
-                PacingState.objects.filter(scope=self.scope).values_list("reserved_total", flat=True).first()
-                or 0,
+            # What is in flight now may reach Autotask after this reading is counted: add it to the reading
+            # (less this request itself, which holds a slot and which Autotask counts).
+            in_flight = (
                 EndpointLease.objects.filter(scope=self.scope, expires_at__gte=self.clock())
                 .exclude(holder="")
-                .count(),
+                .count()
             )
+            self._local.snapshot = (self._row().reserved_total, max(0, in_flight - 1))
         PacingState.objects.filter(scope=self.scope).update(reserved_total=F("reserved_total") + 1)
 
     def threshold_read(self, data):
