@@ -14,7 +14,7 @@ from .forms import RunChecksFilterForm
 from .models import Run, RunStatus
 
 #: GET parameters that describe the queue (the filter form's fields, sort, grouping)
-QUEUE_PARAMS = ("customer", "status", "date_from", "date_to", "q", "sort", "group")
+QUEUE_PARAMS = ("customer", "customer_name", "status", "date_from", "date_to", "q", "sort", "group")
 
 #: worst first: error, missed, warning (success never needs review)
 SEVERITY = {RunStatus.ERROR: 3, RunStatus.MISSED: 2, RunStatus.WARNING: 1, RunStatus.SUCCESS: 0}

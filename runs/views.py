@@ -13,6 +13,8 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Case, Value, When
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backupchecks.extensions import policy_allows, prepare_slot
+from customers.models import Customer
 
 from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
 from .models import BackupJob, Run, RunStatus
@@ -126,6 +129,37 @@ def run_checks(request):
         prepare_slot("run_list_badges", request, page_runs)
         context.update(page=page, runs=page_runs)
     return render(request, "runs/run_checks.html", context)
+
+
+#: the most suggestions the Run Checks customer search returns
+CUSTOMER_SUGGESTIONS = 20
+
+
+@require_GET
+@view_required
+def customer_search(request):
+    """Suggestions for the Run Checks customer filter (an htmx fragment): at most CUSTOMER_SUGGESTIONS
+    customers whose name contains `customer_name` (case-insensitive), names starting with it first.
+
+    One query (plus the session's), whatever the number of customers; an empty text returns no list.
+    """
+    text = request.GET.get("customer_name", "").strip()[:200]
+    customers, more = [], False
+    if text:
+        matches = (
+            Customer.objects.filter(name__icontains=text)
+            .annotate(prefix=Case(When(name__istartswith=text, then=Value(0)), default=Value(1)))
+            .order_by("prefix", Lower("name"), "pk")
+            .only("pk", "name", "is_active")
+        )
+        customers = list(matches[: CUSTOMER_SUGGESTIONS + 1])
+        more = len(customers) > CUSTOMER_SUGGESTIONS
+        customers = customers[:CUSTOMER_SUGGESTIONS]
+    return render(
+        request,
+        "runs/inc/customer_suggestions.html",
+        {"customers": customers, "more": more, "text": text, "limit": CUSTOMER_SUGGESTIONS},
+    )
 
 
 @require_POST
