@@ -11,7 +11,6 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Value, When
 from django.db.models.functions import Lower
@@ -26,6 +25,7 @@ from customers.models import Customer
 
 from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
 from .models import BackupJob, Run, RunStatus
+from .pagination import LeanPaginator
 from .queue import STATUS_BY_SEVERITY, Queue
 from .signals import run_reviewed
 
@@ -116,15 +116,17 @@ def run_checks(request):
         "grouped_query": queue.with_params(group="job" if not queue.grouped else None),
     }
     if queue.grouped:
-        page = Paginator(queue.groups(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
-        groups = list(page.object_list)
+        paginator = LeanPaginator(queue.groups(), RUNS_PER_PAGE, count_queryset=queue.group_count_queryset())
+        page = paginator.get_page(request.GET.get("page"))
+        groups = queue.add_newest_runs(list(page.object_list))
         for group in groups:
             group["worst_status"] = STATUS_BY_SEVERITY[group["worst"]]
             group["worst_label"] = RunStatus(group["worst_status"]).label
         context.update(page=page, groups=groups, runs=[], run_count=sum(g["run_count"] for g in groups))
     else:
         runs = queue.runs().select_related("job__customer").defer(*Run.LIST_DEFERRED)
-        page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        paginator = LeanPaginator(runs, RUNS_PER_PAGE, count_queryset=queue.count_queryset())
+        page = paginator.get_page(request.GET.get("page"))
         page_runs = list(page.object_list)
         prepare_slot("run_list_badges", request, page_runs)
         context.update(page=page, runs=page_runs)
@@ -300,7 +302,9 @@ def job_detail(request, pk):
         job.runs.only("pk", "job_id", "status", "started_at").order_by("-started_at", "-id")[:STRIP_LENGTH]
     )
     strip.reverse()  # oldest left, newest right
-    page = Paginator(history, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = LeanPaginator(history, RUNS_PER_PAGE, count_queryset=job.runs.all()).get_page(
+        request.GET.get("page")
+    )
     page_runs = list(page.object_list)  # the related manager sets run.job = job: no query per row
     prepare_slot("job_detail_panels", request, [job])
     prepare_slot("run_list_badges", request, page_runs)
