@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,9 +38,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SIZES = "1000,10000,100000"
 TARGET_RATIO = 1.5
 JOBS_PER_CUSTOMER = 3
-MIN_CUSTOMERS = 60
+MIN_CUSTOMERS = 100
 MIN_TO_REVIEW = 120
 TICKET_SHARE = 0.10
+MIN_TICKETS = 120
 
 
 def parse_args(argv=None):
@@ -171,24 +173,42 @@ def configure_django(database_url):
 
 
 def child(args):
+    """One database vendor: a database per size (seeded once), then the pages measured in interleaved
+    rounds (every size once per round), so a machine shared with other work slows all sizes alike."""
     configure_django(args.database_url)
     from django.db import connection
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     postgres = connection.vendor == "postgresql"
-    if postgres:
-        old_name = connection.settings_dict["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    else:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    base = dict(connection.settings_dict)
+    names = {}
     try:
-        data = run_sizes(args)
+        for size in sizes:
+            if postgres:
+                connection.close()
+                connection.settings_dict["NAME"] = base["NAME"]
+                connection.settings_dict["TEST"] = {
+                    **base.get("TEST", {}),
+                    "NAME": f"test_bench_pages_{size}",
+                }
+                names[size] = connection.creation.create_test_db(
+                    verbosity=0, autoclobber=True, serialize=False
+                )
+            else:
+                names[size] = str(Path(base["NAME"]).with_name(f"pages_{size}.sqlite3"))
+                use_database(names[size])
+                from django.core.management import call_command
+
+                call_command("migrate", verbosity=0)
+        data = run_sizes(args, sizes, names)
     finally:
         if postgres:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+            for name in names.values():
+                connection.close()
+                connection.settings_dict["NAME"] = base["NAME"]
+                connection.creation._destroy_test_db(name, verbosity=0)
         connection.close()
     data["vendor"] = "PostgreSQL" if postgres else "SQLite"
     data["cpus"] = os.cpu_count()
@@ -196,7 +216,18 @@ def child(args):
     return 0
 
 
-def run_sizes(args):
+def use_database(name):
+    """Point the default connection at another database of the same server (or SQLite file)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = name
+
+
+ROUNDS = 5
+
+
+def run_sizes(args, sizes, names):
     import httpx
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -212,41 +243,54 @@ def run_sizes(args):
     settings.AUTOTASK_ZONE_INFO_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
     sim = AutotaskSimulator()
     at_connection.set_transport_factory(lambda: httpx.WSGITransport(app=sim))
-    clear_zone_cache()
-    env_config = configure_integration()  # the way an admin does it (API calls, once, before measuring)
-    demo.create_demo_users()
-    users = get_user_model().objects
-    operator_client, admin_client = Client(), Client()
-    operator_client.force_login(users.get(username="operator"))
-    admin_client.force_login(users.get(username="admin"))
-
-    rows, seeds, explain = [], [], []
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    shapes, clients, seeds = {}, {}, []
     for size in sizes:
+        use_database(names[size])
+        clear_zone_cache()
+        env_config = configure_integration()  # the way an admin does it (API calls, before measuring)
+        demo.create_demo_users()
         started = time.perf_counter()
-        shape = seed(size, env_config)
-        seeds.append(f"{shape['runs']:,} runs in {time.perf_counter() - started:.1f} s")
-        print(f"[{size:,}] seeded {shape}", flush=True)
-        sim.clear_requests()
-        for label, url, who in page_urls(shape):
-            client = admin_client if who == "admin" else operator_client
-            timing = pages.measure(client, label, url, args.requests)
+        shapes[size] = seed(size, env_config)
+        seeds.append(f"{shapes[size]['runs']:,} runs in {time.perf_counter() - started:.1f} s")
+        print(f"[{size:,}] seeded {shapes[size]}", flush=True)
+        users = get_user_model().objects
+        clients[size] = {"operator": Client(), "admin": Client()}
+        for who, client in clients[size].items():
+            client.force_login(users.get(username=who))  # the session lives in this size's database
+
+    sim.clear_requests()
+    samples = {}  # (size, label) -> [ms]
+    queries = {}
+    per_round = max(1, args.requests // ROUNDS)
+    for round_number in range(ROUNDS):
+        for size in sizes:
+            use_database(names[size])
+            for label, url, who in page_urls(shapes[size]):
+                timing = pages.measure(
+                    clients[size][who], label, url, per_round, warmup=2 if round_number == 0 else 0
+                )
+                samples.setdefault((size, label), []).extend(timing.samples)
+                queries[(size, label)] = timing.queries
+        print(f"round {round_number + 1}/{ROUNDS} done", flush=True)
+
+    rows, explain = [], []
+    for size in sizes:
+        for label, _url, _who in page_urls(shapes[size]):
+            times = samples[(size, label)]
             rows.append(
                 {
                     "page": label,
-                    "runs": shape["runs"],
-                    "customers": shape["customers"],
-                    "median_ms": timing.median_ms,
-                    "p95_ms": timing.p95_ms,
-                    "queries": timing.queries,
+                    "runs": shapes[size]["runs"],
+                    "customers": shapes[size]["customers"],
+                    "median_ms": statistics.median(times),
+                    "p95_ms": pages.percentile(times, 0.95),
+                    "queries": queries[(size, label)],
                 }
             )
-            print(
-                f"  {label}: {timing.median_ms:.1f} ms (p95 {timing.p95_ms:.1f}), {timing.queries} q",
-                flush=True,
-            )
-            if args.explain and size == sizes[-1]:
-                explain += slowest_queries(client, label, url)
+    if args.explain:
+        use_database(names[sizes[-1]])
+        for label, url, who in page_urls(shapes[sizes[-1]]):
+            explain += slowest_queries(clients[sizes[-1]][who], label, url)
     return {"rows": rows, "seed": seeds, "api_calls": sim.api_call_count(), "explain": explain}
 
 
@@ -258,7 +302,7 @@ def page_urls(shape):
         ("Run Checks, page 2", reverse("runs:run_checks") + "?page=2", "operator"),
         (
             "Run Checks, one customer",
-            reverse("runs:run_checks") + f"?customer={shape['customer_id']}",
+            reverse("runs:run_checks") + f"?customer={shape['review_customer_id']}",
             "operator",
         ),
         ("Run Checks, by job", reverse("runs:run_checks") + "?group=job", "operator"),
@@ -277,6 +321,8 @@ def page_urls(shape):
 
 def seed(size, env_config):
     """Replace the data with the benchmark shape for `size` runs; returns ids and counts."""
+    from django.db.models import Count
+
     from customers.models import Customer
     from integrations.autotask.models import AuditEvent, AutotaskTicket, CompanyMapping, RunTicket
     from runs import demo
@@ -334,7 +380,8 @@ def seed(size, env_config):
         batch_size=2000,
     )
     attention = list(Run.objects.filter(status__in=ATTENTION_STATUSES).values_list("pk", "job__customer_id"))
-    chosen = rng.sample(attention, max(1, int(len(attention) * TICKET_SHARE)))
+    # ~10 % of the attention runs, and at least MIN_TICKETS (full pages in the ticket and audit lists)
+    chosen = rng.sample(attention, min(len(attention), max(MIN_TICKETS, int(len(attention) * TICKET_SHARE))))
     tickets = AutotaskTicket.objects.bulk_create(
         (
             AutotaskTicket(
@@ -373,7 +420,16 @@ def seed(size, env_config):
         ),
         batch_size=2000,
     )
+    # the customer filter shows a customer with runs to review at every size
+    busiest = (
+        Run.objects.needing_review()
+        .values("job__customer")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "job__customer")
+        .first()
+    )
     return {
+        "review_customer_id": busiest["job__customer"],
         "runs": Run.objects.count(),
         "customers": Customer.objects.count(),
         "to_review": Run.objects.needing_review().count(),
