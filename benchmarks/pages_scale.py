@@ -47,7 +47,7 @@ MIN_TICKETS = 120
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated run counts (%(default)s)")
-    parser.add_argument("--requests", type=int, default=20, help="timed requests per page (%(default)s)")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page (%(default)s)")
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -224,7 +224,7 @@ def use_database(name):
     connection.settings_dict["NAME"] = name
 
 
-ROUNDS = 5
+ROUNDS = 10
 
 
 def run_sizes(args, sizes, names):
