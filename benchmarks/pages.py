@@ -21,6 +21,8 @@ class PageTiming:
     p95_ms: float
     queries: int
     response_bytes: int
+    #: every timed request, in ms
+    samples: list = None
 
     @property
     def looks_like_skeleton(self):
@@ -62,6 +64,7 @@ def measure(client, label, url, requests, warmup=2):
         p95_ms=percentile(samples, 0.95),
         queries=query_count,
         response_bytes=len(response.content),
+        samples=samples,
     )
 
 

@@ -16,6 +16,11 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The customer lists (operator and admin) page through customers by name: read 50 in order
+            # rather than computing each list's per-customer subqueries for every customer and sorting.
+            models.Index(fields=["name"], name="customer_name_idx"),
+        ]
         constraints = [
             # Ingestion matches names ignoring case, so two names that differ only in case would be
             # ambiguous. PostgreSQL lowers every letter; SQLite's LOWER() only ASCII letters.

@@ -8,6 +8,7 @@ from customers.models import Customer
 
 from .examples import curl_line, example_payload
 from .models import BackupJob, IngestToken, Run, hash_token
+from .pagination import AdminLeanPaginator
 
 
 @admin.register(BackupJob)
@@ -16,6 +17,7 @@ class BackupJobAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_filter = ["is_active", "backup_software", "job_type"]
     search_fields = ["name", "customer__name"]
     list_select_related = ["customer"]
+    show_full_result_count = False  # one COUNT per page view, not two
     autocomplete_fields = ["customer"]
     readonly_fields = ["created_at"]
 
@@ -38,7 +40,14 @@ class ReviewedFilter(admin.SimpleListFilter):
 @admin.register(Run)
 class RunAdmin(ProjectAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "job", "status", "finished_at", "reviewed_at", "manual_ticket_number"]
-    list_filter = ["status", ReviewedFilter, "job__backup_software"]
+    # A date filter, not date_hierarchy: the hierarchy reads every run's date on each page view
+    # (SELECT DISTINCT month/day over the whole table: 650 ms at 100,000 runs on SQLite).
+    list_filter = [
+        "status",
+        ReviewedFilter,
+        ("started_at", admin.DateFieldListFilter),
+        "job__backup_software",
+    ]
     search_fields = [
         "job__name",
         "job__customer__name",
@@ -47,13 +56,14 @@ class RunAdmin(ProjectAdminMixin, admin.ModelAdmin):
         "manual_ticket_number",
     ]
     list_select_related = ["job__customer"]  # Run.job's __str__ shows the customer's name
-    date_hierarchy = "started_at"
     autocomplete_fields = ["job"]
     raw_id_fields = ["reviewed_by"]
     readonly_fields = ["created_at"]
     list_per_page = 50
-    # The run table grows without bound: skip the extra unfiltered COUNT(*) on every changelist page.
+    # The run table grows without bound: skip the extra unfiltered COUNT(*) on every changelist page, and
+    # count the filtered list only up to COUNT_LIMIT (runs/pagination.py; the list then says "10,000+").
     show_full_result_count = False
+    paginator = AdminLeanPaginator
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:

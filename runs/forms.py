@@ -6,9 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
-from django.forms.utils import flatatt
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 
 from customers.models import Customer
 
@@ -18,27 +17,6 @@ from .models import ATTENTION_STATUSES, Run
 MAX_BULK_REVIEW = 500
 #: the largest primary key a run can have (BigAutoField)
 MAX_RUN_ID = 2**63 - 1
-
-
-class QuickSelect(forms.Select):
-    """A <select> rendered in Python rather than one template per option.
-
-    Django renders each option through its own template (~0.1 ms each); with 2,000 customers that was
-    most of Run Checks' render time (see benchmarks/README.md).
-    """
-
-    def render(self, name, value, attrs=None, renderer=None):
-        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-        selected = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (str(option_value), " selected" if str(option_value) in selected else "", label)
-                for option_value, label in self.choices
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
 
 
 #: filter dates whose local midnights (and the day after) stay inside Python's datetime range in any zone
@@ -51,11 +29,16 @@ DATE_FILTER_RANGE = [
 class RunChecksFilterForm(forms.Form):
     """GET filters of Run Checks. Invalid fields are reported and ignored; valid ones still apply."""
 
+    # The customer filter is a search, not a <select> of every customer (2,000 options made most of Run
+    # Checks' render time): `customer_name` filters by name (case-insensitive contains) and works as a
+    # plain GET; picking a suggestion (runs:customer_search, static/runs/customer_search.js) fills the
+    # hidden `customer` (one customer by id, also what links from the customer pages use).
+    customer_name = forms.CharField(label="Customer", required=False, max_length=200, strip=True)
     customer = forms.ModelChoiceField(
-        queryset=Customer.objects.only("pk", "name").order_by("name"),
+        queryset=Customer.objects.only("pk", "name"),
         required=False,
-        empty_label="All customers",
-        widget=QuickSelect,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That customer does not exist (any more)."},
     )
     status = forms.ChoiceField(
         choices=[("", "All statuses")] + [(s.value, s.label) for s in ATTENTION_STATUSES], required=False
@@ -82,9 +65,36 @@ class RunChecksFilterForm(forms.Form):
             field.widget.attrs["class"] = (
                 "form-select form-select-sm" if is_select else "form-control form-control-sm"
             )
+        self.fields["customer_name"].widget.attrs.update(
+            {
+                "placeholder": "All customers",
+                "autocomplete": "off",
+                # a combobox with an htmx suggestion list (runs/inc/customer_search_field.html)
+                "role": "combobox",
+                "aria-autocomplete": "list",
+                "aria-expanded": "false",
+                "aria-controls": "customer-suggestions",
+                "data-customer-search": "",  # static/runs/customer_search.js
+                "hx-get": reverse("runs:customer_search"),
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": "#customer-suggestions",
+                "hx-sync": "this:replace",
+            }
+        )
 
     def clean(self):
         cleaned = super().clean()
+        customer, name = cleaned.get("customer"), cleaned.get("customer_name")
+        if customer is not None:
+            if name and name.casefold() != customer.name.casefold():
+                # The name was edited after a customer was picked (e.g. without JavaScript, where the hidden
+                # id is not cleared): the typed text is what the operator means now.
+                cleaned["customer"] = None
+            else:
+                # ?customer=<id> alone (a link from the customer pages): show the customer's name
+                cleaned["customer_name"] = customer.name
+                self.data = self.data.copy()
+                self.data["customer_name"] = customer.name
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", "The end date is before the start date.")
@@ -96,6 +106,8 @@ class RunChecksFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         if data.get("customer"):
             queryset = queryset.filter(job__customer=data["customer"])
+        elif data.get("customer_name"):
+            queryset = queryset.filter(job__customer__name__icontains=data["customer_name"])
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
         if data.get("date_from"):

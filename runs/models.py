@@ -59,10 +59,46 @@ class RunStatus(models.TextChoices):
 ATTENTION_STATUSES = (RunStatus.WARNING, RunStatus.ERROR, RunStatus.MISSED)
 
 
+class LiteralNotEqual(models.Lookup):
+    """`field__not_literal="x"`: SQL `NOT (field = 'x')` with the value written into the statement.
+
+    Django sends lookup values as bound parameters, and SQLite only uses a partial index whose WHERE it can
+    find, term for term, among the query's literal terms — with parameters it never used the partial
+    review-queue index and read and sorted the whole queue instead (benchmarks/pages_scale.py). For
+    constant identifiers only: anything but ASCII letters, digits and underscores is refused, so no value
+    can change the SQL.
+    """
+
+    lookup_name = "not_literal"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        value = str(self.rhs)
+        if not (value.isidentifier() and value.isascii()):
+            raise ValueError(f"not_literal takes a constant identifier only, not {self.rhs!r}")
+        return value
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        # the exact shape Django writes for the index condition ~Q(status="success")
+        return f"NOT ({lhs} = '{self.rhs}')", params
+
+
+#: The WHERE of the partial indexes behind Run Checks: unreviewed and not successful — exactly the
+#: warning/error/missed runs (the `run_status_valid` constraint allows no other status). Stated as
+#: "not success" rather than "status IN (…)" so SQLite does not prefer the status index
+#: (run_status_started_idx) for it; needing_review() repeats it literally (LiteralNotEqual).
+NEEDS_REVIEW = Q(reviewed_at__isnull=True) & ~Q(status=RunStatus.SUCCESS.value)
+
+
 class RunQuerySet(models.QuerySet):
     def needing_review(self):
-        """Runs on Run Checks: warning/error/missed and not reviewed (served by the run_*review* indexes)."""
-        return self.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True)
+        """Runs on Run Checks: warning/error/missed and not reviewed.
+
+        Served by the partial indexes `run_needs_review_idx` (newest first) and `run_review_by_job_idx`
+        (per job) on SQLite and PostgreSQL: they hold the review queue only, however long the history.
+        """
+        return self.filter(reviewed_at__isnull=True, status__not_literal=RunStatus.SUCCESS.value)
 
 
 class Run(models.Model):
@@ -114,22 +150,24 @@ class Run(models.Model):
                 condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
                 name="run_finished_after_started",
             ),
+            # NEEDS_REVIEW relies on it: every status that is not success needs attention
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
         ]
         indexes = [
-            # Run Checks: unreviewed runs that need attention, newest first.
+            # Run Checks: unreviewed runs that need attention, newest first — the page reads 50 entries and
+            # counts the queue from this index alone. needing_review() states the condition with literal
+            # values (LiteralNotEqual), so SQLite uses it too, not only PostgreSQL.
+            models.Index(fields=["-started_at", "-id"], condition=NEEDS_REVIEW, name="run_needs_review_idx"),
+            # The review queue per job: Run Checks grouped by job, filtered by customer, and the customer
+            # pages' "to review" counts.
             models.Index(
-                fields=["-started_at", "-id"],
-                condition=Q(reviewed_at__isnull=True, status__in=["warning", "error", "missed"]),
-                name="run_needs_review_idx",
+                fields=["job", "-started_at", "-id"], condition=NEEDS_REVIEW, name="run_review_by_job_idx"
             ),
-            # The same Run Checks query on SQLite (the embedded default). SQLite cannot use the partial
-            # index above: Django sends the IN list as bound parameters, and SQLite only uses a partial index
-            # whose WHERE it can prove from literal terms. Without this index it read every attention run of
-            # the whole history (a table lookup each) to find the few unreviewed ones.
-            models.Index(fields=["reviewed_at", "status", "-started_at"], name="run_review_queue_idx"),
             # Job Details: a job's history, newest first.
             models.Index(fields=["job", "-started_at"], name="run_job_history_idx"),
             models.Index(fields=["status", "-started_at"], name="run_status_started_idx"),
+            # The admin's run list (newest first): reads one page instead of sorting the whole table.
+            models.Index(fields=["-started_at", "-id"], name="run_started_idx"),
         ]
 
     def __str__(self):
@@ -179,3 +217,7 @@ class IngestToken(models.Model):
         if not raw_token:
             return None
         return cls.objects.filter(token_hash=hash_token(raw_token), is_active=True).first()
+
+
+# Only the status column takes the literal comparison (see LiteralNotEqual).
+Run._meta.get_field("status").register_lookup(LiteralNotEqual)

@@ -11,10 +11,10 @@ from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Q, Sub
 from django.http import QueryDict
 
 from .forms import RunChecksFilterForm
-from .models import Run, RunStatus
+from .models import BackupJob, Run, RunStatus
 
 #: GET parameters that describe the queue (the filter form's fields, sort, grouping)
-QUEUE_PARAMS = ("customer", "status", "date_from", "date_to", "q", "sort", "group")
+QUEUE_PARAMS = ("customer", "customer_name", "status", "date_from", "date_to", "q", "sort", "group")
 
 #: worst first: error, missed, warning (success never needs review)
 SEVERITY = {RunStatus.ERROR: 3, RunStatus.MISSED: 2, RunStatus.WARNING: 1, RunStatus.SUCCESS: 0}
@@ -138,14 +138,17 @@ class Queue:
             after |= condition
         return queue.filter(after).first() or queue.first()
 
+    def count_queryset(self):
+        """The queue's runs without joins or annotations (filters only): what Run Checks counts."""
+        return self.form.filter(Run.objects.needing_review())
+
     def groups(self):
-        """One row per job with runs in the queue: run_count, worst (severity), newest run, max_id.
+        """One row per job with runs in the queue: run_count, worst (severity), newest_started, max_id.
 
         `max_id` bounds what "review this group" marks, so a run that arrives after the page was shown
-        is not reviewed unseen.
+        is not reviewed unseen. The newest run of each shown group comes from `add_newest_runs`.
         """
         filtered = self.form.filter(Run.objects.needing_review())
-        newest = filtered.filter(job_id=OuterRef("job_id")).order_by("-started_at", "-id")
         groups = (
             filtered.order_by()
             .values("job_id")
@@ -157,12 +160,39 @@ class Queue:
                 worst=Max(severity()),
                 newest_started=Max("started_at"),
                 max_id=Max("pk"),
-                newest_id=Subquery(newest.values("pk")[:1]),
-                newest_summary=Subquery(newest.values("summary")[:1]),
             )
         )
         keys = _order(SORT_COLUMNS[self.sort].group_keys, self.reverse)
         return groups.order_by(*_order_by(keys))
+
+    def group_count_queryset(self):
+        """The jobs with runs in the queue (ids only): what the group-by-job view counts."""
+        return self.count_queryset().order_by().values("job_id").distinct()
+
+    def add_newest_runs(self, groups):
+        """Set `newest_id` and `newest_summary` (the newest run in the queue) on each of `groups` (the shown
+        page): one query for the page, rather than two subqueries for every group of the whole queue."""
+        if not groups:
+            return groups
+        newest = (
+            self.form.filter(Run.objects.needing_review())
+            .filter(job_id=OuterRef("pk"))
+            .order_by("-started_at", "-id")
+        )
+        rows = {
+            row["pk"]: row
+            for row in BackupJob.objects.filter(pk__in=[group["job_id"] for group in groups])
+            .annotate(
+                newest_id=Subquery(newest.values("pk")[:1]),
+                newest_summary=Subquery(newest.values("summary")[:1]),
+            )
+            .values("pk", "newest_id", "newest_summary")
+        }
+        for group in groups:
+            row = rows.get(group["job_id"], {})
+            group["newest_id"] = row.get("newest_id")
+            group["newest_summary"] = row.get("newest_summary")
+        return groups
 
     def runs_of_groups(self, bounds):
         """Ids of the queue's runs in the given groups: {job_id: max_id} (see `groups`)."""

@@ -6,6 +6,7 @@ app_name = "runs"
 
 urlpatterns = [
     path("", views.run_checks, name="run_checks"),
+    path("runs/customers/", views.customer_search, name="customer_search"),
     path("runs/review/", views.review_runs, name="review_runs"),
     path("runs/review-groups/", views.review_groups, name="review_groups"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),

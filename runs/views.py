@@ -11,8 +11,9 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Case, Value, When
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +21,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backupchecks.extensions import policy_allows, prepare_slot
+from customers.models import Customer
 
 from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
 from .models import BackupJob, Run, RunStatus
+from .pagination import LeanPaginator
 from .queue import STATUS_BY_SEVERITY, Queue
 from .signals import run_reviewed
 
@@ -113,19 +116,52 @@ def run_checks(request):
         "grouped_query": queue.with_params(group="job" if not queue.grouped else None),
     }
     if queue.grouped:
-        page = Paginator(queue.groups(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
-        groups = list(page.object_list)
+        paginator = LeanPaginator(queue.groups(), RUNS_PER_PAGE, count_queryset=queue.group_count_queryset())
+        page = paginator.get_page(request.GET.get("page"))
+        groups = queue.add_newest_runs(list(page.object_list))
         for group in groups:
             group["worst_status"] = STATUS_BY_SEVERITY[group["worst"]]
             group["worst_label"] = RunStatus(group["worst_status"]).label
         context.update(page=page, groups=groups, runs=[], run_count=sum(g["run_count"] for g in groups))
     else:
         runs = queue.runs().select_related("job__customer").defer(*Run.LIST_DEFERRED)
-        page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        paginator = LeanPaginator(runs, RUNS_PER_PAGE, count_queryset=queue.count_queryset())
+        page = paginator.get_page(request.GET.get("page"))
         page_runs = list(page.object_list)
         prepare_slot("run_list_badges", request, page_runs)
         context.update(page=page, runs=page_runs)
     return render(request, "runs/run_checks.html", context)
+
+
+#: the most suggestions the Run Checks customer search returns
+CUSTOMER_SUGGESTIONS = 20
+
+
+@require_GET
+@view_required
+def customer_search(request):
+    """Suggestions for the Run Checks customer filter (an htmx fragment): at most CUSTOMER_SUGGESTIONS
+    customers whose name contains `customer_name` (case-insensitive), names starting with it first.
+
+    One query (plus the session's), whatever the number of customers; an empty text returns no list.
+    """
+    text = request.GET.get("customer_name", "").strip()[:200]
+    customers, more = [], False
+    if text:
+        matches = (
+            Customer.objects.filter(name__icontains=text)
+            .annotate(prefix=Case(When(name__istartswith=text, then=Value(0)), default=Value(1)))
+            .order_by("prefix", Lower("name"), "pk")
+            .only("pk", "name", "is_active")
+        )
+        customers = list(matches[: CUSTOMER_SUGGESTIONS + 1])
+        more = len(customers) > CUSTOMER_SUGGESTIONS
+        customers = customers[:CUSTOMER_SUGGESTIONS]
+    return render(
+        request,
+        "runs/inc/customer_suggestions.html",
+        {"customers": customers, "more": more, "text": text, "limit": CUSTOMER_SUGGESTIONS},
+    )
 
 
 @require_POST
@@ -266,7 +302,9 @@ def job_detail(request, pk):
         job.runs.only("pk", "job_id", "status", "started_at").order_by("-started_at", "-id")[:STRIP_LENGTH]
     )
     strip.reverse()  # oldest left, newest right
-    page = Paginator(history, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = LeanPaginator(history, RUNS_PER_PAGE, count_queryset=job.runs.all()).get_page(
+        request.GET.get("page")
+    )
     page_runs = list(page.object_list)  # the related manager sets run.job = job: no query per row
     prepare_slot("job_detail_panels", request, [job])
     prepare_slot("run_list_badges", request, page_runs)

@@ -458,7 +458,11 @@ class AutotaskTicket(models.Model):
                 name="ticket_once_per_tenant",
             ),
         ]
-        indexes = [models.Index(fields=["state", "is_complete"], name="ticket_state_complete_idx")]
+        indexes = [
+            models.Index(fields=["state", "is_complete"], name="ticket_state_complete_idx"),
+            # the admin's ticket list, newest first: one page read, not a sort of every ticket
+            models.Index(fields=["-created_at", "-id"], name="ticket_list_idx"),
+        ]
 
     def __str__(self):
         return self.ticket_number or f"ticket claim {self.correlation_key} ({self.get_state_display()})"

@@ -58,6 +58,7 @@ EXPECTED = {
     "customers:customer_list": READ,
     "customers:customer_detail": READ,
     "runs:run_checks": READ,
+    "runs:customer_search": READ,  # the Run Checks customer filter's suggestions (issue 14.4)
     "runs:review_runs": everyone(POST_ONLY),
     "runs:review_groups": everyone(POST_ONLY),
     "runs:run_detail": READ,

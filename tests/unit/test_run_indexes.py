@@ -4,13 +4,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, models
 
 from customers.models import Customer
 from runs.models import BackupJob, Run
 
 T0 = datetime(2025, 3, 10, 22, 0, tzinfo=UTC)
-RUN_CHECKS_INDEXES = {"run_needs_review_idx", "run_review_queue_idx"}
+RUN_CHECKS_INDEXES = {"run_needs_review_idx", "run_review_by_job_idx"}
 
 
 @pytest.fixture
@@ -38,21 +38,54 @@ def _plan(queryset):
 def test_run_checks_page_uses_a_review_index(history):
     plan = _plan(Run.objects.needing_review().order_by("-started_at", "-id")[:50])
 
-    # PostgreSQL proves the partial index from the query; SQLite cannot (bound IN parameters) and uses
-    # run_review_queue_idx instead — before that index it read every attention run of the whole history.
-    expected = "run_needs_review_idx" if connection.vendor == "postgresql" else "run_review_queue_idx"
-    assert expected in plan, plan
+    # The partial index holds the review queue only, in page order, on both databases. SQLite uses it only
+    # because needing_review() states its condition with literal values (runs.models.LiteralNotEqual):
+    # with bound parameters it read the whole queue through another index and sorted it.
+    assert "run_needs_review_idx" in plan, plan
     if connection.vendor == "sqlite":
-        assert not re.search(r"\bSCAN runs_run\b", plan), plan  # no full table scan
+        assert "TEMP B-TREE" not in plan, plan  # read in page order: no sort of the whole queue
+
+
+def test_run_checks_count_reads_the_partial_index_only(history):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    # what runs.pagination.LeanPaginator sends: COUNT(*) over the queue, LIMITed
+    sql, params = Run.objects.needing_review().order_by()[:10_001].values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {'QUERY PLAN ' if connection.vendor == 'sqlite' else ''}{sql}", params)
+        plan = "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
+    assert set(re.findall(r"run_\w+_idx", plan)) & RUN_CHECKS_INDEXES, plan
+    assert not re.search(r"SCAN runs_run USING COVERING INDEX run_(status|job)", plan), plan
+
+
+@pytest.mark.parametrize("by", ["job", "customer"])
+def test_grouped_and_per_customer_queue_use_the_per_job_review_index(history, by):
+    queue = Run.objects.needing_review()
+    if by == "job":
+        queryset = queue.order_by().values("job_id").annotate(n=models.Count("pk"))
+    else:
+        customer = Customer.objects.get(name="Acme")
+        queryset = queue.filter(job__customer=customer).order_by("-started_at", "-id")[:50]
+    plan = _plan(queryset)
+    if connection.vendor == "sqlite":
+        # not the job's whole history (run_job_history_idx): only its runs in the queue
+        assert "run_review_by_job_idx" in plan, plan
+    else:
+        assert set(re.findall(r"run_\w+_idx", plan)) & RUN_CHECKS_INDEXES, plan
+
+
+def test_the_literal_comparison_refuses_anything_but_an_identifier():
+    with pytest.raises(ValueError, match="constant identifier"):
+        str(Run.objects.filter(status__not_literal="x') OR ('1'='1").query)
 
 
 def test_run_checks_status_filter_reads_only_that_status(history):
     plan = _plan(Run.objects.needing_review().filter(status="error").order_by("-started_at", "-id")[:50])
 
     indexes = set(re.findall(r"run_\w+_idx", plan))
+    # SQLite reads that status's runs newest first (run_status_started_idx) and stops at a full page
     assert indexes & (RUN_CHECKS_INDEXES | {"run_status_started_idx"}), plan
-    if connection.vendor == "sqlite":
-        assert indexes & RUN_CHECKS_INDEXES, plan
 
 
 def test_needing_review_is_exactly_the_unreviewed_attention_runs(history):

@@ -260,7 +260,13 @@ URL_CALLS = {
             extra={"HTTP_AUTHORIZATION": "__token__"},
         )
     ],
-    "runs:run_checks": [Call(), Call(as_user="operator"), Call(query="?status=error&q=Nightly")],
+    "runs:run_checks": [
+        Call(),
+        Call(as_user="operator"),
+        Call(query="?status=error&q=Nightly"),
+        Call(query="?customer_name=Tripwire&group=job"),
+    ],
+    "runs:customer_search": [Call(query="?customer_name=Trip", extra={"HTTP_HX_REQUEST": "true"})],
     "runs:review_runs": [
         Call("post", data=lambda w: {"runs": [r.pk for r in w.runs.values()]}, as_user="operator")
     ],
