@@ -64,3 +64,55 @@ def tickets_by_external_id(simulator):
     for ticket in sim_tickets(simulator):
         found.setdefault(ticket["externalID"], []).append(ticket)
     return found
+
+
+@pytest.fixture
+def race_db(transactional_db, tmp_path):
+    """A database every thread (and the worker's pool threads) can write to concurrently, as in production.
+
+    PostgreSQL: the test database. SQLite: a migrated file in WAL mode instead of the shared-cache in-memory
+    database, whose table locks fail at once instead of waiting (see autotask_tickets/test_ticket_concurrency).
+    """
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.db.utils import load_backend
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    memory_connection = connections["default"]
+    settings_dict = connections.settings["default"]
+    original = settings_dict["NAME"]
+    settings_dict["NAME"] = str(tmp_path / "bulk.sqlite3")
+    connections["default"] = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield
+    finally:
+        connections["default"].close()
+        settings_dict["NAME"] = original
+        connections["default"] = memory_connection
+
+
+@pytest.fixture
+def race_env(sim, race_db, settings):
+    """The integration configured on the race database; three pool threads per bulk job."""
+    settings.AUTOTASK_BULK_CONCURRENCY = 3
+    env_config = configure_integration()
+    sim.clear_requests()
+    return env_config
+
+
+@pytest.fixture
+def race_operator(race_db):
+    from django.contrib.auth.models import Group, Permission, User
+
+    from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
+    from runs.roles import OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
+
+    # a flushed transactional database (PostgreSQL) has lost the groups the migrations made
+    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
+    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
+    user = User.objects.create_user("bulk-op", password="pw")
+    user.groups.add(Group.objects.get(name=OPERATOR))
+    return user
