@@ -510,8 +510,6 @@ class BulkJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    #: the last time a worker reported progress on this job (an item started or finished)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     #: create: the job's runs share one ticket (phase 6 storm avoidance)
     share_per_job = models.BooleanField(default=False)
     #: link: the ticket number (or id) as the operator typed it, and the ticket the one lookup found

@@ -360,9 +360,7 @@ def run_job(job_id):
         _refuse_unfinished(job, reason, "integration_disabled")
         return _summary(job)
     now = timezone.now()
-    BulkJob.objects.filter(pk=job.pk).exclude(state=BulkJobState.FINISHED).update(
-        state=BulkJobState.RUNNING, heartbeat_at=now
-    )
+    BulkJob.objects.filter(pk=job.pk).exclude(state=BulkJobState.FINISHED).update(state=BulkJobState.RUNNING)
     BulkJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=now)
     needs_lookup = job.action == BulkAction.LINK and job.link_ticket_id is None and _unfinished(job).exists()
     if needs_lookup and not _look_up_link_ticket(job):
@@ -425,9 +423,7 @@ def _take(item_id):
     )
     if not taken:
         return None
-    item = BulkJobItem.objects.select_related("run__job__customer", "job").get(pk=item_id)
-    BulkJob.objects.filter(pk=item.job_id).update(heartbeat_at=now)
-    return item
+    return BulkJobItem.objects.select_related("run__job__customer").get(pk=item_id)
 
 
 def _record(item, state, *, outcome="", message="", ticket=None, retryable=False):
@@ -441,7 +437,6 @@ def _record(item, state, *, outcome="", message="", ticket=None, retryable=False
         retryable=retryable,
         finished_at=now,
     )
-    BulkJob.objects.filter(pk=item.job_id).update(heartbeat_at=now)
 
 
 def _run_unit(job, unit):
@@ -632,9 +627,9 @@ def _finish_if_done(job):
     if not _unfinished(job).exists():
         now = timezone.now()
         BulkJob.objects.filter(pk=job.pk).exclude(state=BulkJobState.FINISHED).update(
-            state=BulkJobState.FINISHED, finished_at=now, heartbeat_at=now
+            state=BulkJobState.FINISHED, finished_at=now
         )
-        job.refresh_from_db(fields=["state", "finished_at", "heartbeat_at"])
+        job.refresh_from_db(fields=["state", "finished_at"])
 
 
 def retry_job(job, *, user):
