@@ -15,8 +15,9 @@ claims give the exactly-once guarantees):
   items in state `refused` with the reason. The job and all items are created in one transaction and the
   task is enqueued on commit.
 - The task takes the `queued` items (and `running` ones whose worker died: older than `ITEM_LEASE`) and
-  works them off in a small thread pool (`AUTOTASK_BULK_CONCURRENCY`, default 3 = Autotask's concurrent
-  requests per endpoint), each item inside `budget.background_work(f"bulk job {pk}")` so the shared
+  works them off in a small thread pool (`AUTOTASK_BULK_CONCURRENCY`, default 6: more threads than Autotask's
+  3 concurrent requests per endpoint, so that one thread's database work overlaps the others' requests; the
+  client's limiter keeps at most 3 in flight per endpoint — benchmarks/autotask_bulk.py), each item inside `budget.background_work(f"bulk job {pk}")` so the shared
   limiter and pacing see it as background work. Items that must run in order share a `group`: the runs of
   one backup job when they share one ticket, the runs of one ticket when resolving. Each item is taken
   with a compare-and-set, so two copies of the task never work on the same item; the task is safe to
@@ -65,7 +66,7 @@ MAX_BULK_RUNS = 1000
 #: a `running` item older than this was left by a worker that died; the next run of the task takes it over.
 #: Longer than one item can take (a create is ≤ 3 requests, each bounded by the client's timeout).
 ITEM_LEASE = timedelta(minutes=10)
-DEFAULT_CONCURRENCY = 3
+DEFAULT_CONCURRENCY = 6
 
 #: the permission each action needs (besides runs.view_run)
 ACTION_PERMISSIONS = {
@@ -79,7 +80,7 @@ UNFINISHED = (BulkItemState.QUEUED, BulkItemState.RUNNING)
 
 
 def concurrency():
-    """Worker threads per bulk job (setting AUTOTASK_BULK_CONCURRENCY, default 3, at least 1)."""
+    """Worker threads per bulk job (setting AUTOTASK_BULK_CONCURRENCY, default 6, at least 1)."""
     return max(1, int(getattr(django_settings, "AUTOTASK_BULK_CONCURRENCY", DEFAULT_CONCURRENCY)))
 
 
