@@ -72,9 +72,12 @@ def test_operator_bulk_creates_tickets_and_watches_progress(
     expect(page.locator("#bulk-state")).to_have_text("Finished")
     expect(page.locator("#bulk-items tbody tr[data-state=done]")).to_have_count(2)
 
-    # Re-open it from the job list, also on a phone.
+    # Re-open it from the job list, also on a phone (where the bulk bar on Run Checks fits the screen too).
     phone = new_page(PHONE)
     log_in(phone, "e2e-operator", PASSWORD)
+    expect(phone.locator("#autotask-bulk")).to_be_visible()
+    shot(phone, "bulk-0-phone-run-checks")
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
     phone.goto("/autotask/bulk/")
     phone.get_by_role("link", name=f"Job {job.pk}").click()
     phone.wait_for_url(f"**/autotask/bulk/{job.pk}/")

@@ -144,3 +144,17 @@ def test_pages_make_no_api_call_and_constant_queries(sim, env_config, operator_c
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert sim.requests == []
+
+
+def test_the_job_list_has_constant_queries(sim, env_config, operator_client, operator):
+    def measure():
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get(reverse("autotask:bulk_jobs")).status_code == 200
+        return len(queries)
+
+    _job_with_items(operator, make_jobs(env_config, 3))
+    few = measure()
+    for _ in range(30):
+        _job_with_items(operator, make_jobs(env_config, 5, mapped=False))
+    assert measure() == few
+    assert sim.requests == []
