@@ -44,6 +44,7 @@ bench: venv
 	$(PY) benchmarks/autotask_tickets.py
 	$(PY) benchmarks/autotask_threshold.py
 	$(PY) benchmarks/pages_scale.py $(if $(BENCH_POSTGRES_URL),--postgres $(BENCH_POSTGRES_URL))
+	$(PY) benchmarks/autotask_bulk.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -42,6 +42,7 @@ Contracts
 - No secret, integration code or header value is ever logged or put into an error.
 """
 
+import functools
 import hashlib
 import itertools
 import json
@@ -498,10 +499,19 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context():
+    """One TLS context (certifi's CA bundle, httpx's defaults) shared by every client of the process.
+
+    Building it costs ~100 ms of CPU (loading the CA bundle); a bulk job builds a client per run, so it is
+    built once. SSLContext is safe to share between threads."""
+    return httpx.create_ssl_context()
+
+
 def _network_transport(end_of_deadline):
     """httpx's own transport, with every socket wait capped by the deadline (when httpx's internals are
     as expected; otherwise plain httpx, whose per-operation timeouts still apply)."""
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_ssl_context())
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):

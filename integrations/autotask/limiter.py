@@ -6,8 +6,10 @@ count against their root entity: ``/Tickets/5/Notes`` and ``/Tickets/entityInfor
 use the ``Tickets`` budget. A client shared by threads therefore waits here instead of being refused.
 """
 
+import hashlib
 import threading
-from contextlib import contextmanager
+import time
+from contextlib import ExitStack, contextmanager
 
 DEFAULT_CONCURRENCY = 3
 
@@ -41,3 +43,45 @@ class EndpointLimiter:
             yield
         finally:
             sem.release()
+
+
+_process_limiters = {}
+_process_lock = threading.Lock()
+
+
+def process_limiter(integration_code, limit=DEFAULT_CONCURRENCY):
+    """The EndpointLimiter every client of this process shares for one Tracking Identifier (Autotask counts
+    the 3 concurrent requests per integration and endpoint), so that several threads — a bulk job's pool,
+    web threads — never have more than ``limit`` requests in flight per endpoint together. Keyed by a digest
+    (the identifier itself is not kept). Holds within one process only; the database-backed limiter of
+    services/budget.py holds across processes."""
+    key = hashlib.sha256(str(integration_code or "").encode()).hexdigest()
+    with _process_lock:
+        limiter = _process_limiters.get(key)
+        if limiter is None:
+            limiter = _process_limiters[key] = EndpointLimiter(limit)
+        return limiter
+
+
+class StackedLimiter:
+    """Hold a slot of each limiter in turn (e.g. this process's EndpointLimiter, then the database one).
+
+    The process-local limiter queues this process's threads on a semaphore, so a bulk job's pool hands a
+    slot from one thread to the next at once instead of polling the database; only a thread that already
+    holds a local slot asks the shared one, which still bounds every process together. ``slot(endpoint,
+    timeout)`` spends one ``timeout`` (seconds) over all layers and raises TimeoutError when it runs out.
+    """
+
+    def __init__(self, *limiters):
+        if not limiters:
+            raise ValueError("at least one limiter")
+        self.limiters = limiters
+
+    @contextmanager
+    def slot(self, endpoint, timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        with ExitStack() as held:
+            for limiter in self.limiters:
+                left = None if end is None else max(0.0, end - time.monotonic())
+                held.enter_context(limiter.slot(endpoint, timeout=left))
+            yield

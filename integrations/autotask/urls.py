@@ -1,6 +1,6 @@
 """The integration's own pages (under /autotask/), one module of views per capability."""
 
-from integrations.autotask.views import health, linking, mapping, resolution, tickets
+from integrations.autotask.views import bulk, health, linking, mapping, resolution, tickets
 
 app_name = "autotask"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *resolution.urlpatterns,
     *linking.urlpatterns,
     *health.urlpatterns,
+    *bulk.urlpatterns,
 ]

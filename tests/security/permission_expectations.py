@@ -82,6 +82,13 @@ EXPECTED = {
     # issue 14: the integration health page — staff with autotask.manage_autotask (the Admin role)
     "autotask:health": row(LOGIN, DENIED, DENIED, OK, OK),
     "autotask:reconcile_claim": everyone(POST_ONLY),
+    # issue 14, bulk actions: pages for staff and users with a ticket permission; a job is its creator's
+    # (the matrix's job belongs to the operator) and staff's
+    "autotask:bulk_jobs": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_start": everyone(POST_ONLY),
+    "autotask:bulk_job": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_job_progress": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_retry": everyone(POST_ONLY),
     # --- the admin site ---------------------------------------------------------------------------------
     "admin:index": ADMIN_STAFF,
     "admin:login": row(OK, OK, OK, REDIRECT, REDIRECT),  # staff are sent on to the index
@@ -160,6 +167,8 @@ STATE_CHANGING = {
     "autotask:link_lookup",  # changes nothing, but costs an Autotask call: never a GET
     "autotask:link_ticket",
     "autotask:reconcile_claim",  # may settle a claim (adopt or release)
+    "autotask:bulk_start",
+    "autotask:bulk_retry",
 }
 #: the POST side of the matrix for the role-guarded actions (GET above only proves they are POST-only):
 #: what a POST with a CSRF token answers per role. REDIRECT = accepted (done or refused with a message on
@@ -175,6 +184,8 @@ POST_EXPECTED = {
     "autotask:link_lookup": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:link_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:reconcile_claim": row(LOGIN, DENIED, DENIED, REDIRECT, REDIRECT),
+    "autotask:bulk_start": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:bulk_retry": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
 }
 CSRF_EXEMPT = {"api:runs_ingest"}
 

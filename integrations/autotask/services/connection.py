@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from integrations.autotask.client import AutotaskClient, Credentials
 from integrations.autotask.exceptions import AutotaskConfigurationError, AutotaskError
+from integrations.autotask.limiter import StackedLimiter, process_limiter
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AuditEvent
 
@@ -98,7 +99,11 @@ def budget_hooks(credentials):
     ThresholdInformation, and the API-call log. Keyed by a digest of the Tracking Identifier."""
     scope = budget.scope_for(credentials.integration_code)
     return {
-        "limiter": budget.DatabaseLimiter(scope),
+        # This process's threads queue on a shared in-memory limiter first (instant hand-over within a bulk
+        # job's pool), then take a database lease (the bound across every process).
+        "limiter": StackedLimiter(
+            process_limiter(credentials.integration_code), budget.DatabaseLimiter(scope)
+        ),
         "pacer": budget.Pacer(scope),
         "call_log": budget.CallLog(),
     }
