@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks_db",
+    "crontask",  # `manage.py crontask`: the scheduler of periodic tasks (docs/deployment.md)
     "axes",
     "backupchecks",
     "customers",
@@ -152,6 +153,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Background work: Django's Tasks API on the database backend (`manage.py db_worker`).
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+
+# Scheduled work (django-crontask; `manage.py crontask` enqueues, `manage.py db_worker` runs). Five-field
+# cron text in TIME_ZONE, day of week as a name (Mon..Sun) or *; empty = off. Invalid text fails the system
+# checks (autotask.E101) before the scheduler starts. Run exactly ONE scheduler unless CRONTASK_REDIS_URL
+# gives crontask a Redis lock (docs/deployment.md).
+AUTOTASK_MAPPING_CHECK_SCHEDULE = env.str("AUTOTASK_MAPPING_CHECK_SCHEDULE", default="0 6 * * *")
+AUTOTASK_TICKET_SYNC_SCHEDULE = env.str("AUTOTASK_TICKET_SYNC_SCHEDULE", default="*/15 * * * *")
+CRONTASK = {"REDIS_URL": env.str("CRONTASK_REDIS_URL", default="") or None}
 
 # Runs ingestion limits (POST /api/runs/).
 INGEST_MAX_ITEMS = 500
