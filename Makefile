@@ -1,4 +1,5 @@
-# The two set-up commands: `make run` (demo on SQLite + the bundled Autotask simulator) and `make test`.
+# The two set-up commands: `make run` (demo on SQLite + the bundled Autotask simulator, a task worker and the
+# scheduler; Ctrl-C stops all) and `make test`.
 PYTHON ?= python3.12
 VENV := .venv
 PY := $(VENV)/bin/python
