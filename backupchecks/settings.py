@@ -205,6 +205,12 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "backupchecks.error_reports.AlwaysActiveRepo
 DEFAULT_EXCEPTION_REPORTER = "backupchecks.error_reports.SecretScrubbingReporter"
 X_FRAME_OPTIONS = "DENY"
 
+
+def _not_crontask_lock_refresh(record):
+    """Drop APScheduler's two INFO lines per crontask lock refresh (every 5 s); real jobs still log."""
+    return "crontask.utils.lock.extend" not in record.getMessage()
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -212,6 +218,10 @@ LOGGING = {
     "filters": {
         "client_errors_without_traceback": {"()": "backupchecks.log_filters.ClientErrorsWithoutTraceback"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "not_crontask_lock_refresh": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_crontask_lock_refresh,
+        },
     },
     "handlers": {
         "console": {
@@ -234,5 +244,6 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "axes.handlers.database": {"level": "WARNING"},
+        "apscheduler.executors.default": {"level": "INFO", "filters": ["not_crontask_lock_refresh"]},
     },
 }

@@ -12,6 +12,7 @@ Production runs the same processes separately (docs/deployment.md).
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -131,15 +132,21 @@ class Supervisor:
         self.stopping = True
         running = [(name, child) for name, child in self.children.items() if child.poll() is None]
         for _, child in running:
-            child.terminate()
+            _signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, child in running:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 say("run_demo", f"{name} did not stop within {STOP_GRACE_SECONDS:.0f} s; killing it")
-                child.kill()
+                _signal_group(child, signal.SIGKILL)
                 child.wait()
+
+
+def _signal_group(child, signum):
+    """Signal the child's whole process group (its own session): a reloader's grandchild goes too."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 def manage(*args):
