@@ -43,6 +43,7 @@ bench: venv
 	$(PY) benchmarks/mapping.py
 	$(PY) benchmarks/autotask_resolution.py
 	$(PY) benchmarks/autotask_tickets.py
+	$(PY) benchmarks/autotask_bulk.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -23,6 +23,9 @@ SLOTS = {
     "job_detail_panels": "BackupJob",
     "customer_detail_panels": "Customer",
     "customer_list_badges": "Customer",  # inline after the name in each customer list row
+    # above the Run Checks table, inside its selection form (checkboxes `runs`, hidden `queue` = the filter's
+    # query string, `next`): bulk actions on the checked runs or on every run matching the filter
+    "run_checks_bulk_actions": "Page",  # the Run Checks page (page.paginator.count = runs matching)
 }
 
 

@@ -174,6 +174,10 @@ INGEST_MAX_DETAILS_CHARS = env.int("INGEST_MAX_DETAILS_CHARS", default=1_000_000
 AUTOTASK_ZONE_INFO_URL = env.str("AUTOTASK_ZONE_INFO_URL", default="")
 #: seconds one Autotask HTTP request may take (connect, send, each read)
 AUTOTASK_TIMEOUT_SECONDS = env.float("AUTOTASK_TIMEOUT_SECONDS", default=30.0)
+#: worker threads of one Autotask bulk job (docs/autotask-bulk.md): more than Autotask's 3 concurrent
+#: requests per endpoint, so one thread's database work overlaps the others' requests; the limiter keeps
+#: at most 3 in flight per endpoint
+AUTOTASK_BULK_CONCURRENCY = env.int("AUTOTASK_BULK_CONCURRENCY", default=6)
 
 # Security. Production-like values (DEBUG=false behind HTTPS) make `check --deploy` silent.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "ticket_linked_open": "Run added to an open ticket",
     "ticket_note_added": "Internal note added",
     "manual_ticket_linked": "Manual ticket number linked",
+    # issue 14: bulk actions
+    "bulk_job_started": "Bulk job started",
+    "bulk_job_retried": "Bulk job retried",
 }
 
 FIELD_LABELS = {

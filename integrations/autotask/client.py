@@ -36,6 +36,7 @@ Contracts
 - No secret, integration code or header value is ever logged or put into an error.
 """
 
+import functools
 import hashlib
 import itertools
 import json
@@ -474,10 +475,19 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context():
+    """One TLS context (certifi's CA bundle, httpx's defaults) shared by every client of the process.
+
+    Building it costs ~100 ms of CPU (loading the CA bundle); a bulk job builds a client per run, so it is
+    built once. SSLContext is safe to share between threads."""
+    return httpx.create_ssl_context()
+
+
 def _network_transport(end_of_deadline):
     """httpx's own transport, with every socket wait capped by the deadline (when httpx's internals are
     as expected; otherwise plain httpx, whose per-operation timeouts still apply)."""
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_ssl_context())
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
@@ -515,6 +525,7 @@ class AutotaskClient:
         concurrency=DEFAULT_CONCURRENCY,
         deadline=DEFAULT_DEADLINE,
         max_response_bytes=MAX_RESPONSE_BYTES,
+        limiter=None,
     ):
         missing = [
             label
@@ -576,7 +587,9 @@ class AutotaskClient:
         self.max_response_bytes = int(max_response_bytes)
         self._scope = threading.local()  # .end: monotonic end of the active deadline, per thread
         self._sleep = sleep
-        self._limiter = EndpointLimiter(concurrency)
+        # Any object with ``slot(endpoint, timeout)`` (a context manager raising TimeoutError when no slot
+        # frees up in time); the in-process EndpointLimiter when none is given (the client without Django).
+        self._limiter = limiter if limiter is not None else EndpointLimiter(concurrency)
         self._last_threshold = None  # (dict, aware datetime) of the last threshold_information()
         if transport is None:
             transport = _network_transport(lambda: getattr(self._scope, "end", None))

@@ -6,6 +6,7 @@ count against their root entity: ``/Tickets/5/Notes`` and ``/Tickets/entityInfor
 use the ``Tickets`` budget. A client shared by threads therefore waits here instead of being refused.
 """
 
+import hashlib
 import threading
 from contextlib import contextmanager
 
@@ -41,3 +42,21 @@ class EndpointLimiter:
             yield
         finally:
             sem.release()
+
+
+_process_limiters = {}
+_process_lock = threading.Lock()
+
+
+def process_limiter(integration_code, limit=DEFAULT_CONCURRENCY):
+    """The EndpointLimiter every client of this process shares for one Tracking Identifier (Autotask counts
+    the 3 concurrent requests per integration and endpoint), so that several threads — a bulk job's pool,
+    web threads — never have more than ``limit`` requests in flight per endpoint together. Keyed by a digest
+    (the identifier itself is not kept). Holds within one process only; the database-backed limiter of
+    services/budget.py holds across processes."""
+    key = hashlib.sha256(str(integration_code or "").encode()).hexdigest()
+    with _process_lock:
+        limiter = _process_limiters.get(key)
+        if limiter is None:
+            limiter = _process_limiters[key] = EndpointLimiter(limit)
+        return limiter

@@ -470,3 +470,101 @@ class RunTicket(models.Model):
 
     def __str__(self):
         return f"run {self.run_id} → {self.ticket}"
+
+
+# --- Issue 14: bulk ticket work on task workers -------------------------------------------------------------
+
+
+class BulkAction(models.TextChoices):
+    CREATE = "create", "Create tickets"
+    RESOLVE = "resolve", "Resolve tickets"
+    LINK = "link", "Link to one existing ticket"
+
+
+class BulkJobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+class BulkItemState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+
+
+class BulkJob(models.Model):
+    """One bulk action an operator started on Run Checks (services/bulk.py); its items are the runs.
+
+    Created with all its items in one transaction by `start_bulk_action`; worked off by the task
+    `run_bulk_job` on a task worker. `state` is the job's own progress; per-run outcomes are on the items.
+    """
+
+    action = models.CharField(max_length=10, choices=BulkAction.choices)
+    state = models.CharField(max_length=10, choices=BulkJobState.choices, default=BulkJobState.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: create: the job's runs share one ticket (phase 6 storm avoidance)
+    share_per_job = models.BooleanField(default=False)
+    #: link: the ticket number (or id) as the operator typed it, and the ticket the one lookup found
+    ticket_reference = models.CharField(max_length=60, blank=True)
+    link_ticket = models.ForeignKey(
+        "AutotaskTicket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: how the runs were chosen ("12 selected runs", "all 312 runs matching status=error")
+    selection = models.CharField(max_length=300, blank=True)
+    #: a job-wide sentence for the operator (e.g. why it stopped); never a secret
+    message = models.CharField(max_length=1000, blank=True)
+    #: the django.tasks result id of the last enqueue (diagnostics)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "Autotask bulk job"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"bulk job {self.pk}: {self.get_action_display()}"
+
+    @property
+    def is_finished(self):
+        return self.state == BulkJobState.FINISHED
+
+
+class BulkJobItem(models.Model):
+    """One run of a bulk job and what came of it (ticket, or the refusal/error text)."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="+")
+    #: order within the job (the order the operator saw)
+    position = models.PositiveIntegerField(default=0)
+    #: items with the same group run one after another in one worker thread (same job when sharing one
+    #: ticket per job, same ticket when resolving); "" = independent
+    group = models.CharField(max_length=40, blank=True)
+    state = models.CharField(max_length=10, choices=BulkItemState.choices, default=BulkItemState.QUEUED)
+    #: a short code of the outcome ("created", "added", "adopted", "closed", "note_only", "linked", or the
+    #: refusal code)
+    outcome = models.CharField(max_length=30, blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    #: a failed item that may be tried again (rate limit, connection failure, unknown outcome)
+    retryable = models.BooleanField(default=False)
+    ticket = models.ForeignKey(
+        "AutotaskTicket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Autotask bulk job item"
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["job", "run"], name="bulk_item_once_per_job")]
+        indexes = [models.Index(fields=["job", "state"], name="bulk_item_job_state_idx")]
+
+    def __str__(self):
+        return f"{self.job} · run {self.run_id}: {self.get_state_display()}"

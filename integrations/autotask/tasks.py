@@ -108,6 +108,25 @@ def sync_ticket_statuses_task(user_id=None):
     }
 
 
+# --- Issue 14: bulk ticket work ---------------------------------------------------------------------------
+
+
+@task
+def run_bulk_job(job_id):
+    """Work off bulk job `job_id` (services.bulk.run_job): its queued items in a small thread pool.
+
+    Safe to run twice or concurrently (items are taken with a compare-and-set; the ticket claims keep each
+    run's work exactly-once). While the integration is not active, every unfinished item is refused with
+    the reason and nothing is sent to Autotask. Returns the job's counts: {"job", "state", "queued",
+    "running", "done", "refused", "failed", "total", "retryable"}.
+    """
+    from integrations.autotask.services.bulk import run_job
+
+    summary = run_job(job_id)
+    logger.info("Autotask bulk job %s: %s", job_id, summary)
+    return summary
+
+
 # --- Scheduled work: crontask's scheduler imports this module; the schedules come from settings -----------
 
 from integrations.autotask.schedules import register_schedules  # noqa: E402

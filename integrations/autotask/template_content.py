@@ -310,7 +310,35 @@ class TicketExtension(TemplateExtension):
         return self.render_template("autotask/inc/run_ticket_panel.html", context, request)
 
 
-EXTENSIONS = (MappingExtension, TicketExtension)
+class BulkActionsExtension(TemplateExtension):
+    """Issue 14: Run Checks' bulk Autotask actions (create / resolve / link for the checked runs or for all
+    runs matching the filter). Shown only while the integration is active, with the buttons the user's
+    permissions allow (link also needs compatibility mode). Reuses the page's TicketPage load: no query of
+    its own when the page has rows."""
+
+    name = "Autotask bulk actions"
+
+    def run_checks_bulk_actions(self, request, page):
+        from integrations.autotask.services.bulk import ACTION_PERMISSIONS, MAX_BULK_RUNS
+
+        ticket_page = TicketPage.for_request(request)
+        user = ticket_page.user
+        if user is None or not user.has_perm("runs.view_run") or not ticket_page.active:
+            return ""
+        allowed = {action: user.has_perm(perm) for action, perm in ACTION_PERMISSIONS.items()}
+        context = {
+            "can_create": allowed["create"],
+            "can_resolve": allowed["resolve"],
+            "can_link": allowed["link"] and ticket_page.settings.compatibility_mode,
+            "matching": page.paginator.count if page is not None else 0,
+            "max_runs": MAX_BULK_RUNS,
+        }
+        if not (context["can_create"] or context["can_resolve"] or context["can_link"]):
+            return ""
+        return self.render_template("autotask/inc/bulk_actions.html", context, request)
+
+
+EXTENSIONS = (MappingExtension, TicketExtension, BulkActionsExtension)
 
 
 def register_all():

@@ -1,6 +1,6 @@
 """The integration's own pages (under /autotask/), one module of views per capability."""
 
-from integrations.autotask.views import linking, mapping, resolution, tickets
+from integrations.autotask.views import bulk, linking, mapping, resolution, tickets
 
 app_name = "autotask"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *tickets.urlpatterns,
     *resolution.urlpatterns,
     *linking.urlpatterns,
+    *bulk.urlpatterns,
 ]

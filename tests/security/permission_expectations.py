@@ -78,6 +78,13 @@ EXPECTED = {
     # phase 6: a lookup costs an API call, so both are POST-only
     "autotask:link_lookup": everyone(POST_ONLY),
     "autotask:link_ticket": everyone(POST_ONLY),
+    # issue 14, bulk actions: pages for staff and users with a ticket permission; a job is its creator's
+    # (the matrix's job belongs to the operator) and staff's
+    "autotask:bulk_jobs": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_start": everyone(POST_ONLY),
+    "autotask:bulk_job": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_job_progress": row(LOGIN, DENIED, OK, OK, OK),
+    "autotask:bulk_retry": everyone(POST_ONLY),
     # --- the admin site ---------------------------------------------------------------------------------
     "admin:index": ADMIN_STAFF,
     "admin:login": row(OK, OK, OK, REDIRECT, REDIRECT),  # staff are sent on to the index
@@ -155,6 +162,8 @@ STATE_CHANGING = {
     "autotask:check_mapping",  # stores the mapping's checked status
     "autotask:link_lookup",  # changes nothing, but costs an Autotask call: never a GET
     "autotask:link_ticket",
+    "autotask:bulk_start",
+    "autotask:bulk_retry",
 }
 #: the POST side of the matrix for the role-guarded actions (GET above only proves they are POST-only):
 #: what a POST with a CSRF token answers per role. REDIRECT = accepted (done or refused with a message on
@@ -169,6 +178,8 @@ POST_EXPECTED = {
     "autotask:resolve_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:link_lookup": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
     "autotask:link_ticket": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:bulk_start": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
+    "autotask:bulk_retry": row(LOGIN, DENIED, REDIRECT, REDIRECT, REDIRECT),
 }
 CSRF_EXEMPT = {"api:runs_ingest"}
 

@@ -107,7 +107,12 @@ def objects(role_users):
         exception_class_path="",
         traceback="",
     )
+    from integrations.autotask.models import BulkItemState, BulkJob, BulkJobItem
+
+    bulk_job = BulkJob.objects.create(action="create", created_by=role_users["operator"])
+    BulkJobItem.objects.create(job=bulk_job, run=run, state=BulkItemState.FAILED, retryable=True)
     return {
+        "bulk_job": bulk_job,
         "axes_accessattempt": AccessAttempt.objects.create(
             **access, get_data="", post_data="", failures_since_start=1
         ),
@@ -142,6 +147,8 @@ def concrete_path(key, route, objects):
     )
 
     def value(param):
+        if param == "pk" and key.startswith("autotask:bulk_"):
+            return objects["bulk_job"].pk
         if param == "pk":
             return {"customers:customer_detail": objects["customer"], "runs:job_detail": objects["job"]}.get(
                 key, objects["run"]

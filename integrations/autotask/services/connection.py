@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from integrations.autotask.client import AutotaskClient, Credentials
 from integrations.autotask.exceptions import AutotaskConfigurationError, AutotaskError
+from integrations.autotask.limiter import process_limiter
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AuditEvent
 
@@ -84,7 +85,10 @@ def build_client(credentials, *, timeout=None):
     if timeout is None:
         timeout = getattr(django_settings, "AUTOTASK_TIMEOUT_SECONDS", 30.0)
     transport = _transport_factory() if _transport_factory else None
-    return AutotaskClient(credentials, transport=transport, timeout=timeout, **_client_options)
+    # Every client of this process shares one per-endpoint limiter per Tracking Identifier (bulk jobs run
+    # several threads; see limiter.process_limiter).
+    options = {"limiter": process_limiter(credentials.integration_code), **_client_options}
+    return AutotaskClient(credentials, transport=transport, timeout=timeout, **options)
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,25 @@ class Call:
     path: str | None = None  # for an unnamed pattern (reverse() needs a name)
 
 
+def _bulk_job(w, failed=False):
+    """A bulk create job of the operator's (made while the integration was enabled, before the world was
+    disabled): one queued item, or one retryable failed item."""
+    from integrations.autotask.models import BulkItemState, BulkJob, BulkJobItem
+
+    key = f"bulk_job_{failed}"
+    if not hasattr(w, key):
+        job = BulkJob.objects.create(action="create", created_by=w.operator, selection="1 run")
+        BulkJobItem.objects.create(
+            job=job,
+            run=w.runs["plain"],
+            state=BulkItemState.FAILED if failed else BulkItemState.QUEUED,
+            retryable=failed,
+            message="Autotask rate limit" if failed else "",
+        )
+        setattr(w, key, job)
+    return getattr(w, key)
+
+
 def _run_pk(name="plain"):
     return lambda w: {"pk": w.runs[name].pk}
 
@@ -357,6 +376,44 @@ URL_CALLS = {
             data=lambda w: {"ticket_id": "7704", "allow_company_mismatch": "1"},
             as_user="operator",
         )
+    ],
+    # issue 14: bulk actions (start: every action, checked runs and "all matching"; a queued job's pages)
+    "autotask:bulk_start": [
+        *(
+            Call(
+                "post",
+                data=lambda w, action=action: {
+                    "action": action,
+                    "runs": [w.runs["plain"].pk, w.runs["created"].pk],
+                    "ticket_reference": "T20261101.7703",
+                    "next": "/",
+                },
+                as_user=user,
+            )
+            for action in ("create", "resolve", "link")
+            for user in ("operator", "admin")
+        ),
+        Call(
+            "post",
+            data=lambda w: {
+                "action": "create",
+                "select_all_matching": "1",
+                "queue": "status=error",
+                "next": "/",
+            },
+            as_user="operator",
+        ),
+    ],
+    "autotask:bulk_jobs": [Call(), Call(as_user="operator")],
+    "autotask:bulk_job": [
+        Call(kwargs=lambda w: {"pk": _bulk_job(w).pk}, as_user="operator"),
+        Call(kwargs=lambda w: {"pk": _bulk_job(w).pk}),
+    ],
+    "autotask:bulk_job_progress": [
+        Call(kwargs=lambda w: {"pk": _bulk_job(w).pk}, as_user="operator", extra={"HTTP_HX_REQUEST": "true"})
+    ],
+    "autotask:bulk_retry": [
+        Call("post", kwargs=lambda w: {"pk": _bulk_job(w, failed=True).pk}, as_user="operator")
     ],
     # admin site pages that are not per model
     "admin:index": [Call()],
@@ -572,6 +629,7 @@ def test_every_command_has_an_entry():
 TASK_CALLS = {
     "check_mappings_task": lambda w: ((), {"customer_ids": None, "user_id": w.admin.pk}),
     "sync_ticket_statuses_task": lambda w: ((), {"user_id": w.operator.pk}),
+    "run_bulk_job": lambda w: ((_bulk_job(w).pk,), {}),
 }
 
 

@@ -1,0 +1,166 @@
+"""Issue 14: bulk actions from Run Checks and their progress pages (docs/autotask-bulk.md).
+
+- `bulk_start` (POST, from the Run Checks form): the checked runs — or, with `select_all_matching`, every
+  run of the posted queue filter (resolved here on the server, cut to MAX_BULK_RUNS with a message) — and
+  the action → `services.bulk.start_bulk_action` → the progress page. Refusals return to Run Checks with
+  the reason. Needs runs.view_run + the action's Autotask permission (403 otherwise).
+- `bulk_job` (GET): counts, progress bar and each run's outcome; while the job is not finished, htmx polls
+  `bulk_job_progress` (the same fragment) every 2 s and stops when it is. Reload-safe (all from the
+  database). `bulk_jobs` (GET) lists the recent jobs so a finished one can be re-opened.
+- `bulk_retry` (POST): queue the retryable failures (and items a dead worker left) again.
+A job is visible to the user who started it and to staff (403 for users who may not use bulk actions at
+all, 404 for other users). Every page is database
+only (zero API calls) and renders in a constant number of queries.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.autotask.models import BulkAction, BulkJob
+from integrations.autotask.services import ActionRefused, bulk
+from integrations.autotask.services.tickets import ticket_web_url, web_urls
+
+#: seconds between two htmx polls of a running job's progress
+POLL_SECONDS = 2
+
+
+def _back(request):
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("runs:run_checks")
+
+
+def selected_run_ids(request):
+    """(run ids, note) from the POST: the checked `runs`, or with `select_all_matching` the runs of the
+    posted `queue` (Run Checks' filter query string) in the queue's order, at most MAX_BULK_RUNS — `note`
+    then says how many matched (and that the rest were left out). Two queries for select-all."""
+    if request.POST.get("select_all_matching"):
+        from runs.queue import Queue
+
+        queue = Queue.from_query_string(request.POST.get("queue", ""))
+        limit = bulk.MAX_BULK_RUNS
+        ids = list(queue.runs().values_list("pk", flat=True)[: limit + 1])
+        if len(ids) > limit:
+            total = queue.runs().count()
+            return ids[:limit], (
+                f"{total:,} runs match the filter; a bulk action takes at most {limit:,}, so the first "
+                f"{limit:,} in the list's order were taken. Run it again for the rest."
+            )
+        return ids, f"All {len(ids):,} run{'s' if len(ids) != 1 else ''} matching the filter."
+    return request.POST.getlist("runs"), ""
+
+
+@require_POST
+@login_required
+def bulk_start(request):
+    """Start a bulk action from Run Checks and go to its progress page."""
+    if not bulk.may_use_bulk_pages(request.user):
+        raise PermissionDenied
+    action = request.POST.get("action", "")
+    if action not in bulk.ACTION_PERMISSIONS:
+        messages.error(request, "Choose a bulk action.")
+        return redirect(_back(request))
+    if not bulk.may_start(request.user, action):
+        raise PermissionDenied
+    run_ids, note = selected_run_ids(request)
+    try:
+        job = bulk.start_bulk_action(
+            user=request.user,
+            action=action,
+            run_ids=run_ids,
+            share_per_job=bool(request.POST.get("share_per_job")),
+            ticket_reference=request.POST.get("ticket_reference"),
+        )
+    except ActionRefused as exc:
+        messages.error(request, f"{BulkAction(action).label}: {exc}")
+        return redirect(_back(request))
+    if note:
+        BulkJob.objects.filter(pk=job.pk).update(selection=note[:300])
+        if "at most" in note:
+            messages.warning(request, note)
+    return redirect("autotask:bulk_job", pk=job.pk)
+
+
+def _visible_job(request, pk):
+    """The job, for its creator and staff: 403 for users without any bulk permission, 404 for others."""
+    if not bulk.may_use_bulk_pages(request.user):
+        raise PermissionDenied
+    job = get_object_or_404(BulkJob.objects.select_related("created_by", "link_ticket"), pk=pk)
+    if not bulk.may_view(request.user, job):
+        raise Http404("No such bulk job.")
+    return job
+
+
+def _progress_context(request, job):
+    items = bulk.job_items(job)
+    urls = web_urls()
+    rows = [
+        (item, ticket_web_url(item.ticket, urls.get(getattr(item.ticket, "environment", ""), "")))
+        for item in items
+    ]
+    return {
+        "job": job,
+        "counts": bulk.job_counts(job),
+        "rows": rows,
+        "poll_seconds": POLL_SECONDS,
+        "can_retry": bulk.may_start(request.user, job.action),
+    }
+
+
+@require_GET
+@login_required
+def bulk_job(request, pk):
+    """The progress page of one bulk job (database only)."""
+    job = _visible_job(request, pk)
+    return render(request, "autotask/bulk/job.html", _progress_context(request, job))
+
+
+@require_GET
+@login_required
+def bulk_job_progress(request, pk):
+    """The progress fragment htmx polls (the same markup the page renders)."""
+    job = _visible_job(request, pk)
+    return render(request, "autotask/bulk/inc/progress.html", _progress_context(request, job))
+
+
+@require_GET
+@login_required
+def bulk_jobs(request):
+    """The newest bulk jobs (staff: everyone's; others: their own)."""
+    if not bulk.may_use_bulk_pages(request.user):
+        raise PermissionDenied
+    return render(request, "autotask/bulk/jobs.html", {"jobs": bulk.visible_jobs(request.user)})
+
+
+@require_POST
+@login_required
+def bulk_retry(request, pk):
+    """Queue a job's retryable failures again."""
+    job = _visible_job(request, pk)
+    if not bulk.may_start(request.user, job.action):
+        raise PermissionDenied
+    try:
+        count = bulk.retry_job(job, user=request.user)
+    except ActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{count} run{'s' if count != 1 else ''} queued again.")
+    return redirect("autotask:bulk_job", pk=job.pk)
+
+
+urlpatterns = [
+    path("bulk/", bulk_jobs, name="bulk_jobs"),
+    path("bulk/start/", bulk_start, name="bulk_start"),
+    path("bulk/<int:pk>/", bulk_job, name="bulk_job"),
+    path("bulk/<int:pk>/progress/", bulk_job_progress, name="bulk_job_progress"),
+    path("bulk/<int:pk>/retry/", bulk_retry, name="bulk_retry"),
+]

@@ -1,0 +1,146 @@
+"""Run Checks' bulk buttons, bulk_start (checked runs and "all N matching"), the progress page and the job
+list: who sees what, zero API calls and a constant number of queries."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from integrations.autotask.models import AutotaskSettings, BulkItemState, BulkJob, BulkJobItem
+from integrations.autotask.services import bulk
+from runs.roles import OPERATOR
+
+from .conftest import make_jobs
+
+pytestmark = pytest.mark.django_db
+
+
+def _operator(name="op2"):
+    user = User.objects.create_user(name, password="pw")
+    user.groups.add(Group.objects.get(name=OPERATOR))
+    return user
+
+
+def test_run_checks_shows_the_bulk_buttons_only_while_active(sim, env_config, operator_client):
+    make_jobs(env_config, 3)
+    html = operator_client.get(reverse("runs:run_checks")).content.decode()
+    assert 'id="bulk-create"' in html and 'id="bulk-resolve"' in html
+    assert 'id="bulk-link"' not in html  # linking needs compatibility mode
+    assert "all 3 runs matching the filter" in html
+    AutotaskSettings.objects.filter(pk=1).update(compatibility_mode=True)
+    assert 'id="bulk-link"' in operator_client.get(reverse("runs:run_checks")).content.decode()
+    AutotaskSettings.objects.filter(pk=1).update(enabled=False)
+    assert 'id="autotask-bulk"' not in operator_client.get(reverse("runs:run_checks")).content.decode()
+
+
+def test_viewers_see_no_bulk_buttons(sim, env_config, viewer_client):
+    make_jobs(env_config, 1)
+    assert 'id="autotask-bulk"' not in viewer_client.get(reverse("runs:run_checks")).content.decode()
+
+
+def test_pressing_create_lands_on_the_progress_page(
+    sim, env_config, operator_client, django_capture_on_commit_callbacks
+):
+    runs = make_jobs(env_config, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(
+            reverse("autotask:bulk_start"), {"action": "create", "runs": [r.pk for r in runs], "next": "/"}
+        )
+    job = BulkJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("autotask:bulk_job", args=[job.pk])
+    page = operator_client.get(response["Location"]).content.decode()
+    assert page.count('class="bulk-ticket"') == 2
+    assert "hx-trigger" not in page  # finished: no more polling
+
+
+def test_select_all_matching_resolves_the_filter_on_the_server(sim, env_config, operator_client, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    errors = make_jobs(env_config, 4, status="error")
+    warnings = make_jobs(env_config, 3, status="warning", mapped=False)
+    response = operator_client.post(
+        reverse("autotask:bulk_start"),
+        {"action": "create", "select_all_matching": "1", "queue": "status=error", "runs": [warnings[0].pk]},
+    )
+    assert response.status_code == 302
+    job = BulkJob.objects.get()
+    assert set(job.items.values_list("run_id", flat=True)) == {r.pk for r in errors}  # not the checked one
+    assert job.selection == "All 4 runs matching the filter."
+
+
+def test_select_all_matching_is_capped_with_a_message(
+    sim, env_config, operator_client, settings, monkeypatch
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(bulk, "MAX_BULK_RUNS", 3)
+    make_jobs(env_config, 5)
+    response = operator_client.post(
+        reverse("autotask:bulk_start"),
+        {"action": "create", "select_all_matching": "1", "queue": ""},
+        follow=True,
+    )
+    assert BulkJob.objects.get().items.count() == 3
+    assert "5 runs match the filter; a bulk action takes at most 3" in response.content.decode()
+
+
+def test_a_refused_start_returns_to_run_checks_with_the_reason(sim, env_config, operator_client):
+    response = operator_client.post(
+        reverse("autotask:bulk_start"),
+        {"action": "create", "runs": [], "next": "/?status=error"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/?status=error"
+    assert "Select at least one run." in response.content.decode()
+    assert BulkJob.objects.count() == 0
+
+
+def _job_with_items(user, runs, states=(BulkItemState.DONE,)):
+    job = BulkJob.objects.create(action="create", created_by=user, state="running")
+    BulkJobItem.objects.bulk_create(
+        BulkJobItem(job=job, run=run, position=i, state=states[i % len(states)], message=f"m{i}")
+        for i, run in enumerate(runs)
+    )
+    return job
+
+
+def test_only_the_creator_and_staff_see_a_job(sim, env_config, operator, client, staff_admin):
+    job = _job_with_items(operator, make_jobs(env_config, 1))
+    other = _operator()
+    client.force_login(other)
+    assert client.get(reverse("autotask:bulk_job", args=[job.pk])).status_code == 404
+    assert client.get(reverse("autotask:bulk_job_progress", args=[job.pk])).status_code == 404
+    assert f"Job {job.pk}" not in client.get(reverse("autotask:bulk_jobs")).content.decode()
+    for user in (operator, staff_admin):
+        client.force_login(user)
+        assert client.get(reverse("autotask:bulk_job", args=[job.pk])).status_code == 200
+        assert f"Job {job.pk}<" in client.get(reverse("autotask:bulk_jobs")).content.decode()
+
+
+def test_a_running_job_polls_its_fragment(sim, env_config, operator_client, operator):
+    job = _job_with_items(
+        operator, make_jobs(env_config, 2), states=(BulkItemState.DONE, BulkItemState.QUEUED)
+    )
+    page = operator_client.get(reverse("autotask:bulk_job", args=[job.pk])).content.decode()
+    fragment_url = reverse("autotask:bulk_job_progress", args=[job.pk])
+    assert f'hx-get="{fragment_url}"' in page and 'hx-trigger="every 2s"' in page
+    fragment = operator_client.get(fragment_url).content.decode()
+    assert fragment.lstrip().startswith('<div id="bulk-progress"') and 'value="1"' in fragment
+
+
+@pytest.mark.parametrize(
+    "url_name", ["autotask:bulk_job", "autotask:bulk_job_progress", "autotask:bulk_jobs"]
+)
+def test_pages_make_no_api_call_and_constant_queries(sim, env_config, operator_client, operator, url_name):
+    small = _job_with_items(operator, make_jobs(env_config, 10))
+    large = _job_with_items(operator, make_jobs(env_config, 300, mapped=False))
+    for _ in range(20):
+        _job_with_items(operator, make_jobs(env_config, 2, mapped=False))
+    sim.clear_requests()
+    counts = []
+    for job in (small, large):
+        args = [] if url_name == "autotask:bulk_jobs" else [job.pk]
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get(reverse(url_name, args=args)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert sim.requests == []
