@@ -43,6 +43,7 @@ bench: venv
 	$(PY) benchmarks/mapping.py
 	$(PY) benchmarks/autotask_resolution.py
 	$(PY) benchmarks/autotask_tickets.py
+	$(PY) benchmarks/race.py  # benchmark 4: needs BENCH_POSTGRES_URL (skips without it)
 	$(PY) benchmarks/autotask_bulk.py
 
 clean:
