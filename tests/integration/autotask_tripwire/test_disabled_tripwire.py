@@ -1,8 +1,8 @@
 """The tripwire (phase 6, validation criterion 1): with the integration DISABLED — but fully configured, with
 mapped customers, created/linked/pending tickets and compatibility mode on, i.e. everything that could
 tempt code into calling Autotask — every page, every action, every admin action and change form, every
-management command of the autotask app, every task and every signal receiver runs while any HTTP request
-to Autotask fails the test. Zero requests.
+management command of the autotask app, every task, every scheduler tick (django-crontask) and every
+signal receiver runs while any HTTP request to Autotask fails the test. Zero requests.
 
 Nothing is listed by hand: URL patterns come from the resolver, commands from the app's commands
 directory, tasks from `integrations.autotask.tasks`, receivers from the signals they are connected to.
@@ -808,6 +808,20 @@ def test_nothing_calls_autotask_while_disabled(world, tripwire):
         except AssertionError:
             pass  # recorded by the wire
         check(f"task {name}")
+
+    # scheduler ticks: what `manage.py crontask` calls at each scheduled time (Task.enqueue; the test
+    # settings' Immediate backend runs the task at once)
+    import crontask
+
+    scheduled = [job for job in crontask.scheduler.get_jobs() if job.name in discovered_tasks()]
+    assert {job.name for job in scheduled} >= {"check_mappings_task", "sync_ticket_statuses_task"}
+    for job in scheduled:
+        try:
+            with world.on_commit(execute=True):
+                job.func(*job.args, **job.kwargs)
+        except AssertionError:
+            pass  # recorded by the wire
+        check(f"scheduled tick {job.name}")
 
     # signal receivers
     for name, fire in SIGNAL_FIRES.items():
