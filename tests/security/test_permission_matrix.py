@@ -133,6 +133,21 @@ def objects(role_users):
     }
 
 
+def _bulk_job(objects):
+    """The objects' bulk job (a suite whose objects have none gets one of the run, by a superuser)."""
+    if "bulk_job" not in objects:
+        from django.contrib.auth.models import User
+
+        from integrations.autotask.models import BulkJob, BulkJobItem
+
+        job = BulkJob.objects.create(
+            action="create", created_by=User.objects.filter(is_superuser=True).first()
+        )
+        BulkJobItem.objects.create(job=job, run=objects["run"])
+        objects["bulk_job"] = job
+    return objects["bulk_job"]
+
+
 def concrete_path(key, route, objects):
     """A requestable path for the pattern, with real objects' ids."""
     if key == "admin:catch_all":
@@ -148,7 +163,7 @@ def concrete_path(key, route, objects):
 
     def value(param):
         if param == "pk" and key.startswith("autotask:bulk_"):
-            return objects["bulk_job"].pk
+            return _bulk_job(objects).pk
         if param == "pk":
             return {"customers:customer_detail": objects["customer"], "runs:job_detail": objects["job"]}.get(
                 key, objects["run"]

@@ -496,10 +496,12 @@ def _ticket_of(run_id):
 
 def _create(job, item, unit):
     from .linking import add_run_to_open_ticket, open_ticket_for_job
-    from .tickets import create_ticket_for_run
+    from .tickets import create_ticket_for_run, ticket_for_run
 
     run, user = item.run, job.created_by
-    if job.share_per_job:
+    # A run with a claim of its own (an earlier attempt's outcome is unknown) finishes that claim first:
+    # create_ticket_for_run reconciles it by its externalID instead of adding the run to another ticket.
+    if job.share_per_job and ticket_for_run(run) is None:
         shared = unit.state.get("ticket") or open_ticket_for_job(run.job)
         if shared is not None:
             result = add_run_to_open_ticket(run, shared, user=user)

@@ -246,3 +246,63 @@ def test_integration_disabled_after_queueing_refuses_every_item_without_requests
     assert result["refused"] == 3 and result["state"] == BulkJobState.FINISHED
     assert {i.outcome for i in items(job)} == {"integration_disabled"}
     assert sim.requests == []
+
+
+def test_every_item_runs_as_background_work_of_its_job(
+    sim, env_config, operator, django_capture_on_commit_callbacks, monkeypatch
+):
+    from integrations.autotask.services import budget, tickets
+
+    labels = []
+    real = tickets.create_ticket_for_run
+
+    def spy(run, **kwargs):  # the real service, recording how the budget sees the call
+        labels.append(budget.background_label())
+        return real(run, **kwargs)
+
+    monkeypatch.setattr(tickets, "create_ticket_for_run", spy)
+    runs = make_jobs(env_config, 3)
+    job = start(
+        django_capture_on_commit_callbacks, user=operator, action="create", run_ids=[r.pk for r in runs]
+    )
+    assert labels == [f"bulk job {job.pk}"] * 3
+    assert budget.background_label() is None  # only inside the items
+
+
+def test_one_failing_item_does_not_stop_the_others(
+    sim, env_config, operator, django_capture_on_commit_callbacks
+):
+    runs = make_jobs(env_config, 3)
+    sim.inject_fault(entity="Tickets", method="POST", mode="commit_then_500", times=1)
+    job = start(
+        django_capture_on_commit_callbacks, user=operator, action="create", run_ids=[r.pk for r in runs]
+    )
+    states = [i.state for i in items(job)]
+    assert states == [BulkItemState.FAILED, BulkItemState.DONE, BulkItemState.DONE]
+    failed = items(job)[0]
+    assert failed.retryable and failed.ticket.state == "unknown"  # the next attempt reconciles
+    assert job.state == BulkJobState.FINISHED
+
+
+def test_share_per_job_retry_after_an_unknown_outcome_keeps_one_ticket(
+    sim, env_config, operator, django_capture_on_commit_callbacks
+):
+    from integrations.autotask.services.bulk import retry_job
+
+    runs = make_jobs(env_config, 1, runs_per_job=3)
+    sim.inject_fault(entity="Tickets", method="POST", mode="commit_then_500", times=1)
+    job = start(
+        django_capture_on_commit_callbacks,
+        user=operator,
+        action="create",
+        run_ids=[r.pk for r in runs],
+        share_per_job=True,
+    )
+    assert [(i.state, i.retryable) for i in items(job)] == [(BulkItemState.FAILED, True)] * 3
+    assert len(sim_tickets(sim)) == 1  # Autotask did create it; we just do not know yet
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry_job(job, user=operator) == 3
+    assert [i.state for i in items(job)] == [BulkItemState.DONE] * 3
+    assert [i.outcome for i in items(job)] == ["created", "added", "added"]
+    assert len(sim_tickets(sim)) == 1  # reconciled by externalID, not created again
+    assert len({i.ticket_id for i in items(job)}) == 1
