@@ -1,4 +1,5 @@
-# The two set-up commands: `make run` (demo on SQLite + the bundled Autotask simulator) and `make test`.
+# The two set-up commands: `make run` (demo on SQLite + the bundled Autotask simulator, a task worker and the
+# scheduler; Ctrl-C stops all) and `make test`.
 PYTHON ?= python3.12
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -44,6 +45,7 @@ bench: venv
 	$(PY) benchmarks/autotask_tickets.py
 	$(PY) benchmarks/autotask_threshold.py
 	$(PY) benchmarks/pages_scale.py $(if $(BENCH_POSTGRES_URL),--postgres $(BENCH_POSTGRES_URL))
+	$(PY) benchmarks/race.py  # benchmark 4: needs BENCH_POSTGRES_URL (skips without it)
 	$(PY) benchmarks/autotask_bulk.py
 
 clean:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks_db",
+    "crontask",  # `manage.py crontask`: the scheduler of periodic tasks (docs/deployment.md)
     "axes",
     "backupchecks",
     "customers",
@@ -153,6 +154,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Background work: Django's Tasks API on the database backend (`manage.py db_worker`).
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
+# Scheduled work (django-crontask; `manage.py crontask` enqueues, `manage.py db_worker` runs). Five-field
+# cron text in TIME_ZONE, day of week as a name (Mon..Sun) or *; empty = off. Invalid text fails the system
+# checks (autotask.E101) before the scheduler starts. Run exactly ONE scheduler unless CRONTASK_REDIS_URL
+# gives crontask a Redis lock (docs/deployment.md).
+AUTOTASK_MAPPING_CHECK_SCHEDULE = env.str("AUTOTASK_MAPPING_CHECK_SCHEDULE", default="0 6 * * *")
+AUTOTASK_TICKET_SYNC_SCHEDULE = env.str("AUTOTASK_TICKET_SYNC_SCHEDULE", default="*/15 * * * *")
+CRONTASK = {"REDIS_URL": env.str("CRONTASK_REDIS_URL", default="") or None}
+
 # Runs ingestion limits (POST /api/runs/).
 INGEST_MAX_ITEMS = 500
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=2 * 1024 * 1024)
@@ -200,6 +209,12 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "backupchecks.error_reports.AlwaysActiveRepo
 DEFAULT_EXCEPTION_REPORTER = "backupchecks.error_reports.SecretScrubbingReporter"
 X_FRAME_OPTIONS = "DENY"
 
+
+def _not_crontask_lock_refresh(record):
+    """Drop APScheduler's two INFO lines per crontask lock refresh (every 5 s); real jobs still log."""
+    return "crontask.utils.lock.extend" not in record.getMessage()
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -207,6 +222,10 @@ LOGGING = {
     "filters": {
         "client_errors_without_traceback": {"()": "backupchecks.log_filters.ClientErrorsWithoutTraceback"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "not_crontask_lock_refresh": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_crontask_lock_refresh,
+        },
     },
     "handlers": {
         "console": {
@@ -229,5 +248,6 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "axes.handlers.database": {"level": "WARNING"},
+        "apscheduler.executors.default": {"level": "INFO", "filters": ["not_crontask_lock_refresh"]},
     },
 }

@@ -13,6 +13,12 @@ class AutotaskConfig(AppConfig):
 
         template_content.register_all()
 
+        from django.core import checks
+
+        from integrations.autotask.schedules import check_schedule_settings
+
+        checks.register(check_schedule_settings)
+
         from backupchecks.error_reports import register_secret_source
 
         register_secret_source(stored_secrets)

@@ -3,6 +3,11 @@
 Tasks take primary keys, never model instances, check their preconditions when they run and return
 JSON-serialisable summaries. A task that starts while the integration is disabled (or not configured)
 makes no Autotask call and says why — in its return value and in the log — instead of failing.
+
+Every task here is background work: its Autotask calls run inside `services.budget.background_work(label)`
+and so pace themselves by the tenant's hourly usage. The scheduler (`manage.py crontask`, see
+`schedules.py`) enqueues the mapping check and the ticket status sync without a user; those runs are
+labelled "scheduled mapping check" / "scheduled ticket status sync".
 """
 
 import logging
@@ -13,12 +18,18 @@ from django.tasks import task
 
 from integrations.autotask.messages import operator_message
 from integrations.autotask.services import ActionRefused
+from integrations.autotask.services.budget import background_work
 
 logger = logging.getLogger(__name__)
 
 
 def _user(user_id):
     return get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+
+
+def _label(what, user):
+    """The background-work label: "scheduled <what>" when the scheduler enqueued it (no user)."""
+    return f"scheduled {what}" if user is None else f"{what} queued by {user.get_username()}"
 
 
 # --- Phase 3: company mappings ---------------------------------------------------------------------------
@@ -41,8 +52,10 @@ def check_mappings_task(customer_ids=None, user_id=None):
         logger.info("Autotask mapping check not run: %s", problems[0])
         return {"status": "refused", "message": problems[0]}
     customers = None if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
+    user = _user(user_id)
     try:
-        result = mapping_service.check_mappings(customers, user=_user(user_id))
+        with background_work(_label("mapping check", user)):
+            result = mapping_service.check_mappings(customers, user=user)
     except ActionRefused as exc:  # the settings changed since the look above
         logger.info("Autotask mapping check not run: %s", exc)
         return {"status": "refused", "message": str(exc)}
@@ -78,8 +91,10 @@ def sync_ticket_statuses_task(user_id=None):
     """
     from integrations.autotask.services.resolution import sync_ticket_statuses
 
+    user = _user(user_id)
     try:
-        result = sync_ticket_statuses(user=_user(user_id))
+        with background_work(_label("ticket status sync", user)):
+            result = sync_ticket_statuses(user=user)
     except ActionRefused as exc:
         logger.info("Autotask ticket status sync skipped: %s", exc)
         return {"skipped": str(exc)}
@@ -110,3 +125,10 @@ def run_bulk_job(job_id):
     summary = run_job(job_id)
     logger.info("Autotask bulk job %s: %s", job_id, summary)
     return summary
+
+
+# --- Scheduled work: crontask's scheduler imports this module; the schedules come from settings -----------
+
+from integrations.autotask.schedules import register_schedules  # noqa: E402
+
+register_schedules()

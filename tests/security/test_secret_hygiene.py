@@ -98,7 +98,10 @@ def connection_test(c, sim):
         "test connection (stored)",
         c.client.post(TEST_URL, {"environment": "sandbox", "username": SANDBOX.username}, follow=True),
     )
-    c.add("autotask_test_connection --json", run_command("autotask_test_connection", "--json"))
+    c.add(
+        "autotask_test_connection --json",
+        run_command("autotask_test_connection", "--while-disabled", "--json"),
+    )
 
 
 def failing_calls(c, sim):
@@ -115,7 +118,10 @@ def failing_calls(c, sim):
         "test connection (Autotask 500)",
         c.client.post(TEST_URL, {"environment": "sandbox", "username": SANDBOX.username}, follow=True),
     )
-    c.add("autotask_test_connection (failing)", run_command("autotask_test_connection", "-v", "2"))
+    c.add(
+        "autotask_test_connection (failing)",
+        run_command("autotask_test_connection", "--while-disabled", "-v", "2"),
+    )
     from integrations.autotask.models import EnvironmentConfig
 
     try:

@@ -165,7 +165,7 @@ def test_parse_picklist_reads_string_values_case_insensitively():
 class TestCommands:
     def test_test_connection_command_ok(self, sim, sandbox_config, capsys):
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 0
         out = capsys.readouterr().out
         assert f"database {SANDBOX.database_id}" in out
@@ -173,7 +173,7 @@ class TestCommands:
 
     def test_test_connection_command_json(self, sim, sandbox_config, capsys):
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox", "--json")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox", "--json")
         assert exit_info.value.code == 0
         payload = json.loads(capsys.readouterr().out)
         assert payload["ok"] is True and payload["database_id"] == SANDBOX.database_id
@@ -182,7 +182,7 @@ class TestCommands:
         sandbox_config.secret = "wrong-secret-xyz"
         sandbox_config.save()
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 1
         captured = capsys.readouterr()
         assert captured.err.count("\n") <= 1 and "Traceback" not in captured.err
@@ -191,14 +191,14 @@ class TestCommands:
     def test_unreachable_exit_2(self, sim, sandbox_config, capsys):
         sim.inject_fault(entity="ThresholdInformation", method="GET", mode="commit_then_drop", times=10)
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 2
         assert "Traceback" not in capsys.readouterr().err
         assert sim.backoff_sleeps, "a dropped read is retried with backoff before giving up"
 
     def test_misconfigured_exit_2(self, sim, db, capsys):
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "production")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "production")
         assert exit_info.value.code == 2
         assert "incomplete" in capsys.readouterr().err
 
@@ -207,7 +207,7 @@ class TestCommands:
         monkeypatch.setenv("AUTOTASK_SECRET", PRODUCTION.secret)
         monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", PRODUCTION.integration_code)
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--from-env")
+            call_command("autotask_test_connection", "--while-disabled", "--from-env")
         assert exit_info.value.code == 0
         assert str(PRODUCTION.database_id) in capsys.readouterr().out
         assert not EnvironmentConfig.objects.exclude(username="").exists()  # stores nothing
@@ -216,12 +216,12 @@ class TestCommands:
         for name in ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"):
             monkeypatch.delenv(name, raising=False)
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--from-env")
+            call_command("autotask_test_connection", "--while-disabled", "--from-env")
         assert exit_info.value.code == 2
         assert "AUTOTASK_SECRET" in capsys.readouterr().err
 
     def test_refresh_command(self, sim, sandbox_config, capsys):
-        call_command("autotask_refresh_reference", "--environment", "sandbox")
+        call_command("autotask_refresh_reference", "--while-disabled", "--environment", "sandbox")
         assert capsys.readouterr().out.startswith("OK (Sandbox): refreshed from database ")
         assert ReferenceValue.objects.filter(environment="sandbox").exists()
 
@@ -243,7 +243,7 @@ class TestCommandOutcomes:
         setattr(sandbox_config, field, value)
         sandbox_config.save()
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 1
         err = capsys.readouterr().err
         assert said in err and err.count("\n") <= 1
@@ -254,7 +254,9 @@ class TestCommandOutcomes:
         permission = "The logged in Resource does not have the adequate permissions"
         sim.configure(permission_denied_entities=["ThresholdInformation"])
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "production", "--json")
+            call_command(
+                "autotask_test_connection", "--while-disabled", "--environment", "production", "--json"
+            )
         assert exit_info.value.code == 1
         payload = json.loads(capsys.readouterr().out)
         assert payload["ok"] is False
@@ -270,7 +272,7 @@ class TestCommandOutcomes:
         sandbox_config.secret = "wrong-secret-xyz"
         sandbox_config.save()
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox", "--json")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox", "--json")
         assert exit_info.value.code == 1
         out = capsys.readouterr().out
         assert out.count("\n") == 1
@@ -284,7 +286,7 @@ class TestCommandOutcomes:
         settings_row.environment = "production"
         settings_row.save()
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection")
+            call_command("autotask_test_connection", "--while-disabled")
         assert exit_info.value.code == 0
         assert f"OK (Production): zone {PRODUCTION.zone_name}" in capsys.readouterr().out
         production_config.refresh_from_db()
@@ -297,13 +299,15 @@ class TestCommandOutcomes:
         sim.inject_fault(entity="ThresholdInformation", method="GET", mode="fail_500", times=None)
         caplog.set_level(logging.INFO)
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 2
         assert not [r for r in caplog.records if r.name == "integrations.autotask.client"]
 
         caplog.clear()
         with pytest.raises(SystemExit):
-            call_command("autotask_test_connection", "--environment", "sandbox", "--verbosity", "2")
+            call_command(
+                "autotask_test_connection", "--while-disabled", "--environment", "sandbox", "--verbosity", "2"
+            )
         assert [
             r for r in caplog.records if r.name == "integrations.autotask.client" and "retry" in r.message
         ]
@@ -316,12 +320,14 @@ class TestCommandOutcomes:
 
         monkeypatch.setattr(connection, "check_connection", broken)
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_test_connection", "--environment", "sandbox")
+            call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.count("\n") <= 1 and "RuntimeError" in err and "--traceback" in err
         with pytest.raises(RuntimeError):
-            call_command("autotask_test_connection", "--environment", "sandbox", "--traceback")
+            call_command(
+                "autotask_test_connection", "--while-disabled", "--environment", "sandbox", "--traceback"
+            )
 
     @pytest.mark.parametrize(
         ("change", "code"),
@@ -333,7 +339,7 @@ class TestCommandOutcomes:
             setattr(sandbox_config, field, value)
         sandbox_config.save()
         with pytest.raises(SystemExit) as exit_info:
-            call_command("autotask_refresh_reference", "--environment", "sandbox")
+            call_command("autotask_refresh_reference", "--while-disabled", "--environment", "sandbox")
         assert exit_info.value.code == code
         err = capsys.readouterr().err
         assert err.startswith("Autotask reference refresh failed:") and err.count("\n") <= 1
@@ -372,7 +378,7 @@ def test_from_env_unreachable_prints_exactly_one_line_in_a_real_process(tmp_path
         "AUTOTASK_SECRET": SANDBOX.secret,
         "AUTOTASK_INTEGRATION_CODE": SANDBOX.integration_code,
     }
-    done = _run_manage(["autotask_test_connection", "--from-env"], extra, tmp_path)
+    done = _run_manage(["autotask_test_connection", "--while-disabled", "--from-env"], extra, tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -387,7 +393,7 @@ def test_from_env_secret_that_cannot_be_sent_exits_2(sim, db, monkeypatch, capsy
     monkeypatch.setenv("AUTOTASK_SECRET", "sécret-from-a-paste")
     monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", SANDBOX.integration_code)
     with pytest.raises(SystemExit) as exit_info:
-        call_command("autotask_test_connection", "--from-env")
+        call_command("autotask_test_connection", "--while-disabled", "--from-env")
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "API secret contains characters that cannot be sent" in err and err.count("\n") <= 1
@@ -435,6 +441,6 @@ def test_zone_answer_without_database_id(sim, sandbox_config, capsys):
     assert AuditEvent.objects.filter(action="refresh_reference", outcome="failed").exists()
 
     with pytest.raises(SystemExit) as exit_info:
-        call_command("autotask_test_connection", "--environment", "sandbox")
+        call_command("autotask_test_connection", "--while-disabled", "--environment", "sandbox")
     assert exit_info.value.code == 0
     assert "database id not reported" in capsys.readouterr().out

@@ -10,7 +10,7 @@ from integrations.autotask.models import ReferenceValue
 
 
 def test_plain_output_names_kinds_in_words(sim, sandbox_config, capsys):
-    call_command("autotask_refresh_reference", "--environment", "sandbox")
+    call_command("autotask_refresh_reference", "--while-disabled", "--environment", "sandbox")
     out = capsys.readouterr().out
     assert out.startswith("OK (Sandbox): refreshed from database ")
     assert "note visibilities" in out and "ticket sources" in out
@@ -19,7 +19,7 @@ def test_plain_output_names_kinds_in_words(sim, sandbox_config, capsys):
 
 
 def test_json_output(sim, sandbox_config, capsys):
-    call_command("autotask_refresh_reference", "--environment", "sandbox", "--json")
+    call_command("autotask_refresh_reference", "--while-disabled", "--environment", "sandbox", "--json")
     payload = json.loads(capsys.readouterr().out)
     assert payload["ok"] is True and payload["environment"] == "sandbox"
     queues = ReferenceValue.objects.filter(environment="sandbox", kind="queue")
@@ -35,7 +35,7 @@ def test_json_output_of_a_refusal_has_the_test_commands_shape(sim, sandbox_confi
     sandbox_config.secret = "wrong-secret-xyz"
     sandbox_config.save()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("autotask_refresh_reference", "--environment", "sandbox", "--json")
+        call_command("autotask_refresh_reference", "--while-disabled", "--environment", "sandbox", "--json")
     assert exit_info.value.code == 1
     payload = json.loads(capsys.readouterr().out)
     assert payload["ok"] is False and payload["error"] == "AutotaskAuthError"
@@ -51,7 +51,14 @@ def test_from_env_refreshes_without_storing_credentials(sim, db, monkeypatch, ca
     monkeypatch.setenv("AUTOTASK_USERNAME", PRODUCTION.username)
     monkeypatch.setenv("AUTOTASK_SECRET", PRODUCTION.secret)
     monkeypatch.setenv("AUTOTASK_INTEGRATION_CODE", PRODUCTION.integration_code)
-    call_command("autotask_refresh_reference", "--from-env", "--environment", "production", "--json")
+    call_command(
+        "autotask_refresh_reference",
+        "--while-disabled",
+        "--from-env",
+        "--environment",
+        "production",
+        "--json",
+    )
     payload = json.loads(capsys.readouterr().out)
     assert payload["ok"] is True and payload["database_id"] == PRODUCTION.database_id
     assert payload["message"].startswith("OK (environment variables, Production): refreshed from database ")
@@ -66,7 +73,7 @@ def test_from_env_with_missing_variables_exits_2_like_the_test_command(sim, db, 
     for name in ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SystemExit) as exit_info:
-        call_command("autotask_refresh_reference", "--from-env")
+        call_command("autotask_refresh_reference", "--while-disabled", "--from-env")
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("Autotask reference refresh failed: missing environment variable(s)")

@@ -1,8 +1,8 @@
 """The tripwire (phase 6, validation criterion 1): with the integration DISABLED — but fully configured, with
 mapped customers, created/linked/pending tickets and compatibility mode on, i.e. everything that could
 tempt code into calling Autotask — every page, every action, every admin action and change form, every
-management command of the autotask app, every task and every signal receiver runs while any HTTP request
-to Autotask fails the test. Zero requests.
+management command of the autotask app, every task, every scheduler tick (django-crontask) and every
+signal receiver runs while any HTTP request to Autotask fails the test. Zero requests.
 
 Nothing is listed by hand: URL patterns come from the resolver, commands from the app's commands
 directory, tasks from `integrations.autotask.tasks`, receivers from the signals they are connected to.
@@ -12,8 +12,10 @@ added later without one fails `test_every_*_has_an_entry` with its name. Admin m
 add, change + re-save, delete confirmation, history) and admin actions are called generically.
 
 The only exceptions (ALLOWED_WHILE_DISABLED) are a staff member's explicit connection test / reference
-refresh (the settings page buttons and their command-line forms) and the demo set-up, which enables the
-integration against the simulator.
+refresh (the settings page buttons) and the demo set-up, which enables the integration against the
+simulator. The command-line forms (`autotask_test_connection`, `autotask_refresh_reference`) refuse while
+disabled and are swept here; only their explicit `--while-disabled` flag calls Autotask (tested in
+tests/integration/autotask_services/test_commands_refuse_while_disabled.py).
 """
 
 import json
@@ -64,8 +66,6 @@ APP_DIR = Path(integrations.autotask.__file__).resolve().parent
 ALLOWED_WHILE_DISABLED = {
     "admin:autotask_autotasksettings_test_connection": "the settings page's Test connection button",
     "admin:autotask_autotasksettings_refresh_reference": "the settings page's Refresh reference data button",
-    "autotask_test_connection": "the command-line form of Test connection (an admin's explicit check)",
-    "autotask_refresh_reference": "the command-line form of Refresh reference data",
     "autotask_demo_setup": "configures and ENABLES the integration against the simulator (demo only)",
 }
 #: discovered items that are not Autotask code paths at all
@@ -618,6 +618,9 @@ COMMAND_CALLS = {
     "autotask_link_manual_tickets": [[], ["--apply"]],
     "autotask_check_mappings": [["--no-progress"], ["--no-progress", "--customer", "__customer__"]],
     "autotask_sync_tickets": [["--no-progress"]],
+    # refuse while disabled; only --while-disabled (an admin's explicit act) is allowed to call Autotask
+    "autotask_test_connection": [[], ["--json"], ["--environment", "production"], ["--from-env"]],
+    "autotask_refresh_reference": [[], ["--json"], ["--environment", "sandbox"], ["--from-env"]],
 }
 
 
@@ -817,6 +820,20 @@ def test_nothing_calls_autotask_while_disabled(world, tripwire):
         except AssertionError:
             pass  # recorded by the wire
         check(f"task {name}")
+
+    # scheduler ticks: what `manage.py crontask` calls at each scheduled time (Task.enqueue; the test
+    # settings' Immediate backend runs the task at once)
+    import crontask
+
+    scheduled = [job for job in crontask.scheduler.get_jobs() if job.name in discovered_tasks()]
+    assert {job.name for job in scheduled} >= {"check_mappings_task", "sync_ticket_statuses_task"}
+    for job in scheduled:
+        try:
+            with world.on_commit(execute=True):
+                job.func(*job.args, **job.kwargs)
+        except AssertionError:
+            pass  # recorded by the wire
+        check(f"scheduled tick {job.name}")
 
     # signal receivers
     for name, fire in SIGNAL_FIRES.items():

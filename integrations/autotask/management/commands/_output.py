@@ -29,3 +29,29 @@ def quiet_client_logs(verbosity=1):
 def unexpected_line(exc):
     """One line for an exception that is not an AutotaskError (the full traceback with ``--traceback``)."""
     return f"unexpected {type(exc).__name__}; run again with --traceback for the details"
+
+
+WHILE_DISABLED_HELP = (
+    "Call Autotask even though the integration is disabled (an admin's explicit act, like the settings "
+    "page's button). Without it the command refuses while disabled and sends nothing."
+)
+
+
+class IntegrationDisabled(Exception):
+    """The integration is disabled and --while-disabled was not given: nothing was sent (exit 2)."""
+
+
+def refuse_while_disabled(options, what):
+    """Raise IntegrationDisabled unless the integration is enabled or ``--while-disabled`` was given.
+
+    Reads the settings row (one SQL query); makes no API call. `what` names the action in the message.
+    """
+    if options.get("while_disabled"):
+        return
+    from integrations.autotask.models import AutotaskSettings
+
+    if not AutotaskSettings.load().enabled:
+        raise IntegrationDisabled(
+            f"the Autotask integration is disabled, so {what} sent nothing to Autotask. Enable it on the "
+            "settings page, use the page's button, or pass --while-disabled (an admin's explicit act)."
+        )

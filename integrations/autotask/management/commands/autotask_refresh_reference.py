@@ -2,7 +2,8 @@
 
 Options, exit codes and wording as `autotask_test_connection`: 0 refreshed, 1 Autotask refused, 2
 unreachable or misconfigured; one line (or JSON with ``--json``), never a traceback (unless
-``--traceback``), never a secret.
+``--traceback``), never a secret. Refuses while the integration is disabled (exit 2, JSON error
+"disabled", nothing sent) unless ``--while-disabled`` is given, like `autotask_test_connection`.
 """
 
 import json
@@ -15,7 +16,13 @@ from integrations.autotask.messages import error_summary
 from integrations.autotask.models import AutotaskSettings, Environment, EnvironmentConfig
 from integrations.autotask.services import reference
 
-from ._output import quiet_client_logs, unexpected_line
+from ._output import (
+    WHILE_DISABLED_HELP,
+    IntegrationDisabled,
+    quiet_client_logs,
+    refuse_while_disabled,
+    unexpected_line,
+)
 from .autotask_test_connection import (
     EXIT_OK,
     EXIT_UNREACHABLE,
@@ -45,10 +52,12 @@ class Command(BaseCommand):
             "reference data (kept per environment and database id).",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        parser.add_argument("--while-disabled", action="store_true", help=WHILE_DISABLED_HELP)
 
     def handle(self, *args, **options):
         as_json = options["json"]
         try:
+            refuse_while_disabled(options, "the reference refresh")
             environment = options["environment"] or AutotaskSettings.load().environment
             with quiet_client_logs(options["verbosity"]):
                 if options["from_env"]:
@@ -59,6 +68,8 @@ class Command(BaseCommand):
                     label = env_config.get_environment_display()
         except AutotaskError as exc:
             return self.finish(exit_code_for(exc), as_json, **error_summary(exc))
+        except IntegrationDisabled as problem:
+            return self.finish(EXIT_UNREACHABLE, as_json, error="disabled", message=str(problem))
         except ConfigurationProblem as problem:
             return self.finish(EXIT_UNREACHABLE, as_json, error="configuration", message=str(problem))
         except Exception as exc:

@@ -2,7 +2,12 @@
 
 Exit codes (the django-health-check contract): 0 connected; 1 Autotask answered but refused
 (credentials, Tracking Identifier, permission, rate limit); 2 could not reach Autotask, or
-Backupchecks is misconfigured. Prints one line (or JSON), never a traceback, never a secret.
+Backupchecks is misconfigured, or the integration is disabled. Prints one line (or JSON), never a
+traceback, never a secret.
+
+While the integration is disabled it refuses (exit 2, JSON error "disabled") and sends nothing, unless
+``--while-disabled`` is given: an admin's explicit act, the command-line form of the settings page's
+Test connection button (the only calls allowed while disabled; docs/security.md).
 """
 
 import json
@@ -23,7 +28,13 @@ from integrations.autotask.messages import error_summary
 from integrations.autotask.models import AutotaskSettings, Environment, EnvironmentConfig
 from integrations.autotask.services import connection
 
-from ._output import quiet_client_logs, unexpected_line
+from ._output import (
+    WHILE_DISABLED_HELP,
+    IntegrationDisabled,
+    quiet_client_logs,
+    refuse_while_disabled,
+    unexpected_line,
+)
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2
 REFUSED = (AutotaskAuthError, AutotaskPermissionError, AutotaskRateLimitError, AutotaskValidationError)
@@ -72,14 +83,18 @@ class Command(BaseCommand):
             "AUTOTASK_ZONE_INFO_URL) instead of the stored settings; stores nothing.",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        parser.add_argument("--while-disabled", action="store_true", help=WHILE_DISABLED_HELP)
 
     def handle(self, *args, **options):
         as_json = options["json"]
         try:
+            refuse_while_disabled(options, "the connection test")
             with quiet_client_logs(options["verbosity"]):
                 result, label = self.probe(options)
         except AutotaskError as exc:
             return self.finish(exit_code_for(exc), as_json, **error_summary(exc))
+        except IntegrationDisabled as problem:
+            return self.finish(EXIT_UNREACHABLE, as_json, error="disabled", message=str(problem))
         except ConfigurationProblem as problem:
             return self.finish(EXIT_UNREACHABLE, as_json, error="configuration", message=str(problem))
         except Exception as exc:
