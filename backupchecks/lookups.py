@@ -17,7 +17,7 @@ The result is what a bigger column would give: an empty (or, for `id__lt=<huge>`
 """
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db.models import ForeignKey, IntegerField
+from django.db.models import Field, ForeignKey, IntegerField
 from django.db.models.fields.related_lookups import (
     RelatedExact,
     RelatedGreaterThan,
@@ -26,7 +26,7 @@ from django.db.models.fields.related_lookups import (
     RelatedLessThan,
     RelatedLessThanOrEqual,
 )
-from django.db.models.lookups import In
+from django.db.models.lookups import In, Range
 
 
 def column_range(output_field, connection):
@@ -103,7 +103,21 @@ class SafeRelatedLessThanOrEqual(InRangeComparison, RelatedLessThanOrEqual):
     overflow_exception = FullResultSet
 
 
+class TwoValueRange(Range):
+    """`range` refuses anything but exactly two values when the filter is built (a ValueError, which the
+    admin turns into its "invalid filter" redirect) — Django only found out while compiling the SQL, a 500:
+    `/admin/auth/group/?id__range=` (no value), `?started_at__range=1` and `?id__range=1,2,3` alike."""
+
+    def get_prep_lookup(self):
+        if not hasattr(self.rhs, "resolve_expression") and (
+            not isinstance(self.rhs, (list, tuple)) or len(self.rhs) != 2
+        ):
+            raise ValueError("A range filter needs exactly two values: from,to.")
+        return super().get_prep_lookup()
+
+
 def register():
+    Field.register_lookup(TwoValueRange)
     IntegerField.register_lookup(IntegerFieldIn)
     for lookup in (
         SafeRelatedIn,
