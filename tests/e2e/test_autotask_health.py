@@ -124,6 +124,8 @@ def test_the_admin_checks_health_and_reconciles_a_claim(new_page, log_in, world,
     page = new_page(DESKTOP_WIDE)
     log_in(page, "e2e-admin", PASSWORD)
     page.goto("/admin/autotask/autotasksettings/1/change/")
+    expect(page.locator("#id_pacing_ceiling_percent")).to_have_value("80")
+    shot(page, "settings")
     page.locator("#autotask-health-link").click()
     page.wait_for_url("**/autotask/health/")
     expect(page.get_by_role("heading", name="Autotask integration health")).to_be_visible()
