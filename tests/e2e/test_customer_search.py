@@ -39,7 +39,7 @@ def customers(transactional_db):
 
 
 def suggestions(page):
-    return page.get_by_role("listbox", name="Matching customers")
+    return page.get_by_role("listbox", name="Suggestions")
 
 
 def summaries(page):
