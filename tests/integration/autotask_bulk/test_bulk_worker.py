@@ -27,12 +27,24 @@ def test_db_worker_runs_a_bulk_job_with_its_thread_pool(sim, race_env, race_oper
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = DB_BACKEND
-    runs = make_jobs(race_env, 12)
+    settings.AUTOTASK_BULK_CONCURRENCY = 6  # the default: more threads than Autotask's 3 slots per endpoint
+    sim.config.latency_seconds = (
+        0.05  # requests overlap: without one limiter for the process, a 4th is rejected
+    )
+    peaks, acquire = [], sim._acquire_slot
+
+    def counting_acquire(bucket):
+        ok = acquire(bucket)
+        peaks.append(sim._slots.get(bucket, 0) if ok else 99)
+        return ok
+
+    sim._acquire_slot = counting_acquire
+    runs = make_jobs(race_env, 18)
     job = start_bulk_action(user=race_operator, action="create", run_ids=[r.pk for r in runs])
     job.refresh_from_db()
     task = DBTaskResult.objects.get()
     assert task.status == "READY" and str(task.id) == job.task_id  # enqueued on commit, not run yet
-    assert _states(job) == [BulkItemState.QUEUED] * 12
+    assert _states(job) == [BulkItemState.QUEUED] * 18
 
     threads = set()
     original = bulk._run_unit
@@ -49,11 +61,12 @@ def test_db_worker_runs_a_bulk_job_with_its_thread_pool(sim, race_env, race_oper
     task.refresh_from_db()
     job.refresh_from_db()
     assert task.status == "SUCCESSFUL", task.traceback
-    assert task.return_value["done"] == 12
-    assert job.state == BulkJobState.FINISHED and _states(job) == [BulkItemState.DONE] * 12
-    assert len(threads) == 3 and all(name.startswith(f"bulk-{job.pk}") for name in threads)
-    assert len(tickets_by_external_id(sim)) == 12
+    assert task.return_value["done"] == 18
+    assert job.state == BulkJobState.FINISHED and _states(job) == [BulkItemState.DONE] * 18
+    assert len(threads) == 6 and all(name.startswith(f"bulk-{job.pk}") for name in threads)
+    assert len(tickets_by_external_id(sim)) == 18
     assert not [r for r in sim.requests if r.status == 429]  # never a thread-threshold rejection
+    assert max(peaks) == 3  # the 3 slots were used fully, never exceeded
 
 
 def test_overlapping_jobs_for_the_same_runs_make_each_ticket_once(sim, race_env, race_operator, settings):
