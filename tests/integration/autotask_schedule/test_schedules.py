@@ -115,7 +115,7 @@ def test_registering_again_replaces_and_empty_switches_off(schedules):
         ("0 6 * *", "expected 5 fields"),
     ],
 )
-def test_invalid_cron_text_is_a_system_check_error(settings, text, words):
+def test_invalid_cron_text_is_a_system_check_error(db, settings, text, words):
     settings.AUTOTASK_TICKET_SYNC_SCHEDULE = text
     errors = check_schedule_settings()
     assert len(errors) == 1 and isinstance(errors[0], Error) and errors[0].id == "autotask.E101"
@@ -130,7 +130,7 @@ def test_valid_and_empty_schedules_pass_the_checks(settings):
     assert check_schedule_settings() == []
 
 
-def test_the_crontask_command_refuses_to_start_on_invalid_text(settings):
+def test_the_crontask_command_refuses_to_start_on_invalid_text(db, settings):
     settings.AUTOTASK_MAPPING_CHECK_SCHEDULE = "0 25 * * *"
     with pytest.raises(SystemCheckError, match="AUTOTASK_MAPPING_CHECK_SCHEDULE"):
         call_command(
