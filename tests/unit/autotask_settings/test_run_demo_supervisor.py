@@ -1,6 +1,7 @@
 """scripts/run_demo.py's supervisor (`make run`): prefixed output, a crashed child reported, one stop for all,
 and SIGTERM to the demo stops every child. Real child processes (tiny Python programs)."""
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -109,8 +110,16 @@ def test_a_signal_to_the_demo_stops_every_child(tmp_path, signum):
     started = dict(line.split() for line in pids.read_text().splitlines())
     assert set(started) == {"ingest", "web", "worker", "scheduler"}
     demo.send_signal(signum)
+    try:
+        code = demo.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        for pid in started.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+        pytest.fail(f"the demo did not stop on signal {signum}")
     rest = demo.stdout.read()
-    assert demo.wait(timeout=30) == 0
+    assert code == 0
     assert "Stopping" in rest
     for name in ("web", "worker", "scheduler"):
         pid = int(started[name])
