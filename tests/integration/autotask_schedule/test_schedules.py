@@ -81,6 +81,8 @@ def tick(jobs, name):
 
 
 def run_worker():
+    """`manage.py db_worker --batch` in this process (it closes its database connections at the end, so the
+    tests that use it commit for real: transactional_db — on PostgreSQL too)."""
     out = io.StringIO()
     call_command("db_worker", "--batch", "--no-startup-delay", stdout=out, stderr=io.StringIO())
     return out.getvalue()
@@ -142,7 +144,7 @@ def test_the_crontask_command_refuses_to_start_on_invalid_text(db, settings):
 
 
 def test_scheduled_mapping_check_is_enqueued_on_the_db_backend_and_run_by_db_worker(
-    enabled_sandbox, sim, schedules, settings
+    transactional_db, enabled_sandbox, sim, schedules, settings
 ):
     from django_tasks_db.models import DBTaskResult
 
@@ -169,7 +171,9 @@ def test_scheduled_mapping_check_is_enqueued_on_the_db_backend_and_run_by_db_wor
     assert set(sim.labels) == {"scheduled mapping check"}  # paced as background work
 
 
-def test_scheduled_ticket_sync_runs_as_background_work(enabled_sandbox, sim, schedules, settings):
+def test_scheduled_ticket_sync_runs_as_background_work(
+    transactional_db, enabled_sandbox, sim, schedules, settings
+):
     from django_tasks_db.models import DBTaskResult
 
     from customers.models import Customer
@@ -194,7 +198,7 @@ def test_scheduled_ticket_sync_runs_as_background_work(enabled_sandbox, sim, sch
 
 @pytest.mark.parametrize("name", ["check_mappings_task", "sync_ticket_statuses_task"])
 def test_scheduled_work_while_disabled_makes_no_autotask_request(
-    enabled_sandbox, sim, schedules, settings, name
+    transactional_db, enabled_sandbox, sim, schedules, settings, name
 ):
     from django_tasks_db.models import DBTaskResult
 
