@@ -173,6 +173,9 @@ def main(argv=None):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs (the handler would be
+    # inherited as "ignore"; the children are in their own sessions and are stopped by stop()).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     crashed = None
     try:
         if (COMMANDS / "autotask_simulator.py").exists():

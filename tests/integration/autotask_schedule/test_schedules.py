@@ -81,6 +81,8 @@ def tick(jobs, name):
 
 
 def run_worker():
+    """`manage.py db_worker --batch` in this process (it closes its database connections at the end, so the
+    tests that use it commit for real: transactional_db — on PostgreSQL too)."""
     out = io.StringIO()
     call_command("db_worker", "--batch", "--no-startup-delay", stdout=out, stderr=io.StringIO())
     return out.getvalue()
@@ -115,7 +117,7 @@ def test_registering_again_replaces_and_empty_switches_off(schedules):
         ("0 6 * *", "expected 5 fields"),
     ],
 )
-def test_invalid_cron_text_is_a_system_check_error(settings, text, words):
+def test_invalid_cron_text_is_a_system_check_error(db, settings, text, words):
     settings.AUTOTASK_TICKET_SYNC_SCHEDULE = text
     errors = check_schedule_settings()
     assert len(errors) == 1 and isinstance(errors[0], Error) and errors[0].id == "autotask.E101"
@@ -130,7 +132,7 @@ def test_valid_and_empty_schedules_pass_the_checks(settings):
     assert check_schedule_settings() == []
 
 
-def test_the_crontask_command_refuses_to_start_on_invalid_text(settings):
+def test_the_crontask_command_refuses_to_start_on_invalid_text(db, settings):
     settings.AUTOTASK_MAPPING_CHECK_SCHEDULE = "0 25 * * *"
     with pytest.raises(SystemCheckError, match="AUTOTASK_MAPPING_CHECK_SCHEDULE"):
         call_command(
@@ -142,7 +144,7 @@ def test_the_crontask_command_refuses_to_start_on_invalid_text(settings):
 
 
 def test_scheduled_mapping_check_is_enqueued_on_the_db_backend_and_run_by_db_worker(
-    enabled_sandbox, sim, schedules, settings
+    transactional_db, enabled_sandbox, sim, schedules, settings
 ):
     from django_tasks_db.models import DBTaskResult
 
@@ -169,7 +171,9 @@ def test_scheduled_mapping_check_is_enqueued_on_the_db_backend_and_run_by_db_wor
     assert set(sim.labels) == {"scheduled mapping check"}  # paced as background work
 
 
-def test_scheduled_ticket_sync_runs_as_background_work(enabled_sandbox, sim, schedules, settings):
+def test_scheduled_ticket_sync_runs_as_background_work(
+    transactional_db, enabled_sandbox, sim, schedules, settings
+):
     from django_tasks_db.models import DBTaskResult
 
     from customers.models import Customer
@@ -194,7 +198,7 @@ def test_scheduled_ticket_sync_runs_as_background_work(enabled_sandbox, sim, sch
 
 @pytest.mark.parametrize("name", ["check_mappings_task", "sync_ticket_statuses_task"])
 def test_scheduled_work_while_disabled_makes_no_autotask_request(
-    enabled_sandbox, sim, schedules, settings, name
+    transactional_db, enabled_sandbox, sim, schedules, settings, name
 ):
     from django_tasks_db.models import DBTaskResult
 

@@ -1,6 +1,7 @@
 """scripts/run_demo.py's supervisor (`make run`): prefixed output, a crashed child reported, one stop for all,
 and SIGTERM to the demo stops every child. Real child processes (tiny Python programs)."""
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -66,8 +69,10 @@ def test_stop_kills_a_child_that_ignores_sigterm(monkeypatch, tmp_path):
     assert stubborn.returncode == -signal.SIGKILL
 
 
-def test_sigterm_to_the_demo_stops_every_child(tmp_path):
-    """The real main() with its manage.py children replaced by sleepers: SIGTERM → all children gone."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_demo_stops_every_child(tmp_path, signum):
+    """The real main() with its manage.py children replaced by sleepers: SIGTERM or SIGINT (Ctrl-C, also when
+    the demo inherited SIGINT as ignored) → all children gone."""
     pids = tmp_path / "pids"
     program = tmp_path / "demo.py"
     program.write_text(
@@ -93,16 +98,28 @@ def test_sigterm_to_the_demo_stops_every_child(tmp_path):
         )
     )
     demo = subprocess.Popen(  # noqa: S603
-        [sys.executable, str(program)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, str(program)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # like a shell's background job
     )
     for line in demo.stdout:  # wait until the demo says it is running
         if "Ctrl-C stops all" in line:
             break
     started = dict(line.split() for line in pids.read_text().splitlines())
     assert set(started) == {"ingest", "web", "worker", "scheduler"}
-    demo.send_signal(signal.SIGTERM)
+    demo.send_signal(signum)
+    try:
+        code = demo.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        for pid in started.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+        pytest.fail(f"the demo did not stop on signal {signum}")
     rest = demo.stdout.read()
-    assert demo.wait(timeout=30) == 0
+    assert code == 0
     assert "Stopping" in rest
     for name in ("web", "worker", "scheduler"):
         pid = int(started[name])
