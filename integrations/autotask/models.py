@@ -601,6 +601,8 @@ class ApiCall(models.Model):
         """The path after the API root (``/Tickets/query`` for ``/ATServicesRest/V1.0/Tickets/query``)."""
         index = self.path.lower().find("/v1.0/")
         return self.path[index + 5 :] if index >= 0 else self.path
+
+
 # --- Issue 14: bulk ticket work on task workers -------------------------------------------------------------
 
 

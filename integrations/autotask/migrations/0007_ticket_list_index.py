@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("autotask", "0005_resolution_progress"),
+        ("autotask", "0006_api_budget"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("autotask", "0005_resolution_progress"),
+        ("autotask", "0007_ticket_list_index"),
         ("runs", "0006_admin_unlocks_logins"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
