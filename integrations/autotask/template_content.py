@@ -331,6 +331,8 @@ class BulkActionsExtension(TemplateExtension):
             "can_resolve": allowed["resolve"],
             "can_link": allowed["link"] and ticket_page.settings.compatibility_mode,
             "matching": page.paginator.count if page is not None else 0,
+            # Run Checks' paginator stops counting at 10,000 ("10,000+"); a plain Paginator has no count_text
+            "matching_text": getattr(page.paginator, "count_text", None) if page is not None else None,
             "max_runs": MAX_BULK_RUNS,
         }
         if not (context["can_create"] or context["can_resolve"] or context["can_link"]):

@@ -34,6 +34,19 @@ def test_run_checks_shows_the_bulk_buttons_only_while_active(sim, env_config, op
     assert 'id="autotask-bulk"' not in operator_client.get(reverse("runs:run_checks")).content.decode()
 
 
+def test_the_all_matching_label_follows_run_checks_capped_count(
+    sim, env_config, operator_client, monkeypatch
+):
+    from runs.pagination import LeanPaginator
+
+    # Run Checks stops counting at COUNT_LIMIT ("10,000+"); here at 3 so that 5 runs pass it
+    monkeypatch.setitem(LeanPaginator.__init__.__kwdefaults__, "count_limit", 3)
+    make_jobs(env_config, 5)
+    html = operator_client.get(reverse("runs:run_checks")).content.decode()
+    assert "all 3+ runs matching the filter" in html
+    assert "all 4 runs" not in html
+
+
 def test_viewers_see_no_bulk_buttons(sim, env_config, viewer_client):
     make_jobs(env_config, 1)
     assert 'id="autotask-bulk"' not in viewer_client.get(reverse("runs:run_checks")).content.decode()
