@@ -5,7 +5,8 @@
   the action → `services.bulk.start_bulk_action` → the progress page. Refusals return to Run Checks with
   the reason. Needs runs.view_run + the action's Autotask permission (403 otherwise).
 - `bulk_job` (GET): counts, progress bar and each run's outcome; while the job is not finished, htmx polls
-  `bulk_job_progress` (the same fragment) every 2 s and stops when it is. Reload-safe (all from the
+  `bulk_job_progress` (the same fragment) every 2 s and stops when it is; while background work is
+  slowed or paused by the hourly API threshold it shows why (budget.pacing_status). Reload-safe (all from the
   database). `bulk_jobs` (GET) lists the recent jobs so a finished one can be re-opened.
 - `bulk_retry` (POST): queue the retryable failures (and items a dead worker left) again.
 A job is visible to the user who started it and to staff (403 for users who may not use bulk actions at
@@ -23,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.autotask.models import BulkAction, BulkJob
-from integrations.autotask.services import ActionRefused, bulk
+from integrations.autotask.services import ActionRefused, budget, bulk
 from integrations.autotask.services.tickets import ticket_web_url, web_urls
 
 #: seconds between two htmx polls of a running job's progress
@@ -100,6 +101,15 @@ def _visible_job(request, pk):
     return job
 
 
+def _background_pacing(job):
+    """The shared pacing state while `job` still has work and background work is slowed or paused (so the
+    progress page says why nothing moves), else None. Database only (budget.pacing_status)."""
+    if job.is_finished:
+        return None
+    pacing = budget.pacing_status()
+    return pacing if pacing.state in ("slowed", "paused") else None
+
+
 def _progress_context(request, job):
     items = bulk.job_items(job)
     urls = web_urls()
@@ -113,6 +123,7 @@ def _progress_context(request, job):
         "rows": rows,
         "poll_seconds": POLL_SECONDS,
         "can_retry": bulk.may_start(request.user, job.action),
+        "pacing": _background_pacing(job),
     }
 
 
