@@ -223,3 +223,25 @@ def test_full_speed_shows_no_pacing_note(sim, env_config, operator_client, opera
     _pace(env_config, "slowed", "Slowed: Autotask counts about 60 % of its hourly threshold.")
     page = operator_client.get(reverse("autotask:bulk_job", args=[job.pk])).content.decode()
     assert 'id="bulk-pacing" data-state="slowed"' in page and "Slowed: Autotask counts about 60 %" in page
+
+
+def test_a_queued_job_says_what_it_waits_for(sim, env_config, operator_client, operator):
+    """hbreak: with `make run`'s one worker busy on a paced job, the next job showed "Queued" for minutes
+    with no word why; with no worker at all it would stay "Queued" forever. The page says what it waits for."""
+    earlier = _job_with_items(operator, make_jobs(env_config, 1), states=(BulkItemState.RUNNING,))
+    job = _job_with_items(operator, make_jobs(env_config, 1, mapped=False), states=(BulkItemState.QUEUED,))
+    BulkJob.objects.filter(pk=job.pk).update(state="queued")
+    url = reverse("autotask:bulk_job_progress", args=[job.pk])
+    page = operator_client.get(url).content.decode()
+    assert 'id="bulk-waiting"' in page and "1 earlier bulk job is not finished yet" in page
+
+    BulkJob.objects.filter(pk=earlier.pk).update(state="finished")  # nothing ahead, just queued: no note
+    assert "bulk-waiting" not in operator_client.get(url).content.decode()
+
+    BulkJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    page = operator_client.get(url).content.decode()
+    assert "No task worker has taken this job yet" in page and "manage.py db_worker" in page
+
+    BulkJob.objects.filter(pk=job.pk).update(state="running")  # a worker took it
+    assert "bulk-waiting" not in operator_client.get(url).content.decode()
+    assert sim.requests == []
