@@ -132,8 +132,8 @@ def _waiting_note(job):
     if ahead:
         return (
             f"Waiting for a task worker: {ahead:,} earlier bulk job{'s are' if ahead != 1 else ' is'} not "
-            f"finished yet, and workers take jobs in order. More task workers run jobs side by side "
-            f"(docs/deployment.md)."
+            f"finished yet, and workers take jobs in order (an administrator can run more task workers: "
+            f"docs/deployment.md)."
         )
     if (timezone.now() - job.created_at).total_seconds() > NO_WORKER_AFTER_SECONDS:
         return (
