@@ -214,6 +214,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.fields["ticket_due_hours"].required = False
         # Issue 14: optional too (a form without it keeps the stored value); 50–95 from the model.
         self.fields["pacing_ceiling_percent"].required = False
+        self.fields["pacing_ceiling_percent"].widget.attrs.update(min=50, max=95)  # the browser says so too
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "

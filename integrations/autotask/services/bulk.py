@@ -499,6 +499,17 @@ def _create(job, item, unit):
     from .tickets import create_ticket_for_run, ticket_for_run
 
     run, user = item.run, job.created_by
+    # An earlier attempt of this item left its claim unknown and it was settled since (e.g. "Reconcile now"
+    # on the health page adopted the ticket Autotask had): that ticket is this item's result, not a refusal.
+    if item.ticket_id is not None:
+        settled = ticket_for_run(run)
+        if settled is not None and settled.pk == item.ticket_id and settled.state == TicketState.CREATED:
+            unit.state["ticket"] = settled
+            return (
+                "created",
+                f"Created ticket {settled.ticket_number} (confirmed after the failure).",
+                settled,
+            )
     # A run with a claim of its own (an earlier attempt's outcome is unknown) finishes that claim first:
     # create_ticket_for_run reconciles it by its externalID instead of adding the run to another ticket.
     if job.share_per_job and ticket_for_run(run) is None:

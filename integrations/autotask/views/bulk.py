@@ -5,7 +5,9 @@
   the action → `services.bulk.start_bulk_action` → the progress page. Refusals return to Run Checks with
   the reason. Needs runs.view_run + the action's Autotask permission (403 otherwise).
 - `bulk_job` (GET): counts, progress bar and each run's outcome; while the job is not finished, htmx polls
-  `bulk_job_progress` (the same fragment) every 2 s and stops when it is. Reload-safe (all from the
+  `bulk_job_progress` (the same fragment) every 2 s and stops when it is; while background work is
+  slowed or paused by the hourly API threshold it shows why (budget.pacing_status), and a queued job says
+  what it waits for (earlier jobs, or no task worker). Reload-safe (all from the
   database). `bulk_jobs` (GET) lists the recent jobs so a finished one can be re-opened.
 - `bulk_retry` (POST): queue the retryable failures (and items a dead worker left) again.
 A job is visible to the user who started it and to staff (403 for users who may not use bulk actions at
@@ -19,11 +21,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.autotask.models import BulkAction, BulkJob
-from integrations.autotask.services import ActionRefused, bulk
+from integrations.autotask.models import BulkAction, BulkJob, BulkJobState
+from integrations.autotask.services import ActionRefused, budget, bulk
 from integrations.autotask.services.tickets import ticket_web_url, web_urls
 
 #: seconds between two htmx polls of a running job's progress
@@ -100,6 +103,46 @@ def _visible_job(request, pk):
     return job
 
 
+def _background_pacing(job):
+    """The shared pacing state while `job` still has work and background work is slowed or paused (so the
+    progress page says why nothing moves), else None. Database only (budget.pacing_status)."""
+    if job.is_finished:
+        return None
+    pacing = budget.pacing_status()
+    return pacing if pacing.state in ("slowed", "paused") else None
+
+
+#: a queued job nobody took for this long (seconds) probably has no task worker at all
+NO_WORKER_AFTER_SECONDS = 30
+
+
+def _waiting_note(job):
+    """Why a queued job has not started (operator text), or "". Jobs are taken in order by the task
+    workers, so a slow (paced) earlier job keeps the next ones queued; with no job ahead and nothing taken
+    after NO_WORKER_AFTER_SECONDS, no worker seems to be running. One query while queued, none otherwise."""
+    if job.state != BulkJobState.QUEUED:
+        return ""
+    ahead = (
+        BulkJob.objects.filter(
+            state__in=(BulkJobState.QUEUED, BulkJobState.RUNNING), created_at__lte=job.created_at
+        )
+        .exclude(pk=job.pk)
+        .count()
+    )
+    if ahead:
+        return (
+            f"Waiting for a task worker: {ahead:,} earlier bulk job{'s are' if ahead != 1 else ' is'} not "
+            f"finished yet, and workers take jobs in order (an administrator can run more task workers: "
+            f"docs/deployment.md)."
+        )
+    if (timezone.now() - job.created_at).total_seconds() > NO_WORKER_AFTER_SECONDS:
+        return (
+            "No task worker has taken this job yet. Is one running (manage.py db_worker; make run starts "
+            "one)? The job starts as soon as a worker runs."
+        )
+    return ""
+
+
 def _progress_context(request, job):
     items = bulk.job_items(job)
     urls = web_urls()
@@ -113,6 +156,8 @@ def _progress_context(request, job):
         "rows": rows,
         "poll_seconds": POLL_SECONDS,
         "can_retry": bulk.may_start(request.user, job.action),
+        "pacing": _background_pacing(job),
+        "waiting": _waiting_note(job),
     }
 
 

@@ -1,14 +1,17 @@
 """Run Checks' bulk buttons, bulk_start (checked runs and "all N matching"), the progress page and the job
 list: who sees what, zero API calls and a constant number of queries."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from integrations.autotask.models import AutotaskSettings, BulkItemState, BulkJob, BulkJobItem
-from integrations.autotask.services import bulk
+from integrations.autotask.models import AutotaskSettings, BulkItemState, BulkJob, BulkJobItem, PacingState
+from integrations.autotask.services import budget, bulk
 from runs.roles import OPERATOR
 
 from .conftest import make_jobs
@@ -170,4 +173,77 @@ def test_the_job_list_has_constant_queries(sim, env_config, operator_client, ope
     for _ in range(30):
         _job_with_items(operator, make_jobs(env_config, 5, mapped=False))
     assert measure() == few
+    assert sim.requests == []
+
+
+def _pace(env_config, state, reason, resume_in=None):
+    """Store the shared pacing state of the Sandbox integration the way the worker's pacer does."""
+    now = timezone.now()
+    PacingState.objects.update_or_create(
+        scope=budget.scope_for(env_config.integration_code),
+        defaults={
+            "threshold": 10000,
+            "read_used": 8300,
+            "read_at": now,
+            "state": state,
+            "reason": reason,
+            "resume_at": now + resume_in if resume_in else None,
+        },
+    )
+
+
+@pytest.mark.parametrize("url_name", ["autotask:bulk_job", "autotask:bulk_job_progress"])
+def test_a_paused_job_says_why_nothing_moves(sim, env_config, operator_client, operator, url_name):
+    """hbreak: at 83 % usage the worker paused, but the progress page only showed "4 running" forever; the
+    reason (and the next look) lives on the staff-only health page. The job's own page must show it."""
+    job = _job_with_items(operator, make_jobs(env_config, 2), states=(BulkItemState.QUEUED,))
+    _pace(
+        env_config,
+        "paused",
+        "Paused: Autotask counts about 8,300 of 10,000 API requests (83 %). Resumes automatically when "
+        "usage falls; next look at 09:22:33 UTC.",
+        timedelta(minutes=1),
+    )
+    sim.clear_requests()
+    page = operator_client.get(reverse(url_name, args=[job.pk])).content.decode()
+    assert 'id="bulk-pacing" data-state="paused"' in page
+    assert "Paused: Autotask counts about 8,300 of 10,000" in page
+    assert page.lower().count("next look at") == 1  # the pacer's reason says it; not repeated
+    assert sim.requests == []
+
+    BulkJobItem.objects.filter(job=job).update(state=BulkItemState.DONE)  # finished: no pacing note
+    BulkJob.objects.filter(pk=job.pk).update(state="finished")
+    assert "bulk-pacing" not in operator_client.get(reverse(url_name, args=[job.pk])).content.decode()
+
+
+def test_full_speed_shows_no_pacing_note(sim, env_config, operator_client, operator):
+    job = _job_with_items(operator, make_jobs(env_config, 1), states=(BulkItemState.QUEUED,))
+    _pace(env_config, "full", "")
+    assert (
+        "bulk-pacing" not in operator_client.get(reverse("autotask:bulk_job", args=[job.pk])).content.decode()
+    )
+    _pace(env_config, "slowed", "Slowed: Autotask counts about 60 % of its hourly threshold.")
+    page = operator_client.get(reverse("autotask:bulk_job", args=[job.pk])).content.decode()
+    assert 'id="bulk-pacing" data-state="slowed"' in page and "Slowed: Autotask counts about 60 %" in page
+
+
+def test_a_queued_job_says_what_it_waits_for(sim, env_config, operator_client, operator):
+    """hbreak: with `make run`'s one worker busy on a paced job, the next job showed "Queued" for minutes
+    with no word why; with no worker at all it would stay "Queued" forever. The page says what it waits for."""
+    earlier = _job_with_items(operator, make_jobs(env_config, 1), states=(BulkItemState.RUNNING,))
+    job = _job_with_items(operator, make_jobs(env_config, 1, mapped=False), states=(BulkItemState.QUEUED,))
+    BulkJob.objects.filter(pk=job.pk).update(state="queued")
+    url = reverse("autotask:bulk_job_progress", args=[job.pk])
+    page = operator_client.get(url).content.decode()
+    assert 'id="bulk-waiting"' in page and "1 earlier bulk job is not finished yet" in page
+
+    BulkJob.objects.filter(pk=earlier.pk).update(state="finished")  # nothing ahead, just queued: no note
+    assert "bulk-waiting" not in operator_client.get(url).content.decode()
+
+    BulkJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    page = operator_client.get(url).content.decode()
+    assert "No task worker has taken this job yet" in page and "manage.py db_worker" in page
+
+    BulkJob.objects.filter(pk=job.pk).update(state="running")  # a worker took it
+    assert "bulk-waiting" not in operator_client.get(url).content.decode()
     assert sim.requests == []

@@ -306,3 +306,38 @@ def test_share_per_job_retry_after_an_unknown_outcome_keeps_one_ticket(
     assert [i.outcome for i in items(job)] == ["created", "added", "added"]
     assert len(sim_tickets(sim)) == 1  # reconciled by externalID, not created again
     assert len({i.ticket_id for i in items(job)}) == 1
+
+
+def test_retry_after_reconcile_now_reports_the_adopted_ticket_as_done(
+    sim, env_config, operator, staff_admin, django_capture_on_commit_callbacks
+):
+    """hbreak: a ticket POST whose answer was lost leaves the item failed (retryable, claim unknown); staff
+    press "Reconcile now" on the health page, which adopts the ticket Autotask has. Retrying the job then
+    said "Refused: This run already has Autotask ticket T…" although this very item created it."""
+    from integrations.autotask.services.bulk import retry_job
+    from integrations.autotask.services.tickets import reconcile_claim
+
+    runs = make_jobs(env_config, 2)
+    sim.inject_fault(entity="Tickets", method="POST", mode="commit_then_drop", times=1)
+    job = start(
+        django_capture_on_commit_callbacks, user=operator, action="create", run_ids=[r.pk for r in runs]
+    )
+    failed = items(job)[0]
+    assert (failed.state, failed.retryable, failed.ticket.state) == (BulkItemState.FAILED, True, "unknown")
+    reconcile_claim(failed.ticket, user=staff_admin)
+    failed.ticket.refresh_from_db()
+    assert failed.ticket.state == "created"
+    sim.clear_requests()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry_job(job, user=operator) == 1
+    retried = items(job)[0]
+    assert (retried.state, retried.outcome, retried.ticket_id) == (
+        BulkItemState.DONE,
+        "created",
+        failed.ticket.pk,
+    )
+    assert failed.ticket.ticket_number in retried.message
+    assert job_counts(job)["done"] == 2 and job_counts(job)["refused"] == 0
+    assert sim.requests == []  # settled already: no Autotask call
+    assert len(sim_tickets(sim)) == 2

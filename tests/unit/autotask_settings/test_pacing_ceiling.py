@@ -42,3 +42,10 @@ def test_a_ceiling_outside_50_to_95_is_refused(admin_client, sandbox_tested, val
     assert response.status_code == 200
     assert "pacing_ceiling_percent" in response.context["adminform"].form.errors
     assert AutotaskSettings.load().pacing_ceiling_percent == 80
+
+
+def test_the_field_tells_the_browser_its_range(admin_client, sandbox_tested):
+    """hbreak: the number field said min="0" and no max, so the browser offered 0–∞ while 50–95 is valid."""
+    page = admin_client.get(SETTINGS_URL).content.decode()
+    field = page[page.index('name="pacing_ceiling_percent"') - 200 :][:400]
+    assert 'min="50"' in field and 'max="95"' in field
