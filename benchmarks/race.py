@@ -276,8 +276,8 @@ def verify(args, runs, database_id, sim_url, statuses):
     log = httpx.get(f"{sim_url}/_simulator/requests", timeout=60).json()["requests"]
     rejected = sum(1 for r in log if r["status"] == 429)
     print(
-        f"race: {len(log)} Autotask requests, {rejected} answered 429 (thread or rate limit; retried by the "
-        "client — the database-wide limiter of the limiter branch removes these)"
+        f"race: {len(log)} Autotask requests, {rejected} answered 429 (the simulator's thread limit: a 4th "
+        "request in flight per endpoint; the database-wide limiter keeps every process at ≤ 3 together)"
     )
     from integrations.autotask.models import BulkJobItem
 
@@ -293,6 +293,7 @@ def verify(args, runs, database_id, sim_url, statuses):
         ("Autotask tickets without a local record", orphans, 0),
         ("HTTP 5xx answers", errors, 0),
         ("requests without an HTTP answer", unanswered, 0),
+        ("Autotask answers 429 (thread limit)", rejected, 0),
     ]
 
 
