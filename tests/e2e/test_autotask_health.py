@@ -140,14 +140,22 @@ def test_the_admin_checks_health_and_reconciles_a_claim(new_page, log_in, world,
     row = page.locator(f"#claim-{claim.pk}")
     expect(row).to_contain_text(claim.correlation_key)
     shot(page, "desktop")
+
+    # On a phone the claim is a card: its Reconcile now button is on screen, not in a table scrolled aside.
+    phone = new_page(PHONE)
+    log_in(phone, "e2e-admin", PASSWORD)
+    phone.goto("/autotask/health/")
+    button = phone.locator(f"#claim-{claim.pk}").get_by_role("button", name="Reconcile now")
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    shot(phone, "phone-claim")
+
     row.get_by_role("button", name="Reconcile now").click()
     expect(page.locator(".alert-success, .messages, [role=alert]").first).to_contain_text("is now linked")
     expect(page.locator("#health-no-claims")).to_be_visible()
     claim.refresh_from_db()
     assert claim.state == TicketState.CREATED
 
-    phone = new_page(PHONE)
-    log_in(phone, "e2e-admin", PASSWORD)
     phone.goto("/autotask/health/")
     expect(phone.get_by_role("heading", name="Autotask integration health")).to_be_visible()
     overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
