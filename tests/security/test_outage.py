@@ -187,6 +187,9 @@ def crawl_seconds(client, objects):
     return timings
 
 
+OUTAGE_TIMEOUT = 20.0  # seconds
+
+
 @pytest.mark.parametrize("mode", ["down", "slow", "silent"])
 def test_every_page_renders_at_normal_speed_with_zero_api_calls(
     client, db, settings, restore_transport, mode
@@ -200,7 +203,9 @@ def test_every_page_renders_at_normal_speed_with_zero_api_calls(
     try:
         if mode == "slow":
             outage.hold()
-        use_network(settings, outage.zone_url, timeout=5.0)
+        # a long request timeout: a page that waited on Autotask would take at least this long, far above any
+        # slowness a busy CI machine adds to a page that does not
+        use_network(settings, outage.zone_url, timeout=OUTAGE_TIMEOUT)
         during = crawl_seconds(client, objects)
         assert outage.requests == 0  # not one connection to Autotask while rendering
     finally:
@@ -210,9 +215,10 @@ def test_every_page_renders_at_normal_speed_with_zero_api_calls(
         f"\noutage={mode}: {len(during)} pages, total {sum(during.values()):.2f}s "
         f"(healthy {sum(baseline.values()):.2f}s), slowest {slowest:.2f}s"
     )
-    # "normal speed": no page waits for Autotask (a request timeout here is 5 s); generous for a busy CI box
-    assert slowest < max(2.0, 3 * max(baseline.values()))
-    assert sum(during.values()) < 2 * sum(baseline.values()) + 5.0
+    # "normal speed": no page waited for Autotask. A wait would cost a whole request timeout; load on a shared
+    # CI machine costs a page a second or two at worst (2.2 s was seen against an earlier 2 s limit).
+    assert slowest < OUTAGE_TIMEOUT / 2, max(during, key=during.get)
+    assert sum(during.values()) < 2 * sum(baseline.values()) + OUTAGE_TIMEOUT / 2
 
 
 @pytest.mark.django_db(transaction=True)
