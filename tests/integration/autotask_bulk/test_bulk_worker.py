@@ -28,9 +28,10 @@ def test_db_worker_runs_a_bulk_job_with_its_thread_pool(sim, race_env, race_oper
 
     settings.TASKS = DB_BACKEND
     settings.AUTOTASK_BULK_CONCURRENCY = 6  # the default: more threads than Autotask's 3 slots per endpoint
-    sim.config.latency_seconds = (
-        0.05  # requests overlap: without one limiter for the process, a 4th is rejected
-    )
+    # Requests overlap: without one limiter for the process, a 4th is rejected. Long enough that handing a slot
+    # to a waiting thread (a lease-table write) never outlasts a request on a loaded machine: with 0.05 s one
+    # run saw only 2 in flight.
+    sim.config.latency_seconds = 0.3
     peaks, acquire = [], sim._acquire_slot
 
     def counting_acquire(bucket):
