@@ -163,6 +163,14 @@ class Run(models.Model):
             models.Index(
                 fields=["job", "-started_at", "-id"], condition=NEEDS_REVIEW, name="run_review_by_job_idx"
             ),
+            # The review queue per status, in page order: Run Checks filtered by status (with or without a
+            # customer or dates), and sorted by status — "worst first" is status A–Z (queue.SORT_COLUMNS).
+            # Without it SQLite read the status's whole history through run_status_started_idx.
+            models.Index(
+                fields=["status", "-started_at", "-id"],
+                condition=NEEDS_REVIEW,
+                name="run_review_by_status_idx",
+            ),
             # Job Details: a job's history, newest first.
             models.Index(fields=["job", "-started_at"], name="run_job_history_idx"),
             models.Index(fields=["status", "-started_at"], name="run_status_started_idx"),
