@@ -177,7 +177,6 @@ class Run(models.Model):
             ),
             # Job Details: a job's history, newest first.
             models.Index(fields=["job", "-started_at"], name="run_job_history_idx"),
-
             # The admin's run list (newest first): reads one page instead of sorting the whole table.
             models.Index(fields=["-started_at", "-id"], name="run_started_idx"),
         ]
