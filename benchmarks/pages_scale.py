@@ -319,7 +319,8 @@ def page_urls(shape):
         ("Run Checks, status", reverse("runs:run_checks") + "?status=error", "operator"),
         (
             "Run Checks, status + customer",
-            reverse("runs:run_checks") + f"?status=error&customer={shape['review_customer_id']}",
+            reverse("runs:run_checks")
+            + f"?status={shape['review_status']}&customer={shape['review_customer_id']}",
             "operator",
         ),
         ("Run Checks, sorted by status", reverse("runs:run_checks") + "?sort=status", "operator"),
@@ -452,8 +453,18 @@ def seed(size, env_config):
         .order_by("-n", "job__customer")
         .first()
     )
+    # ...and a status that customer has runs to review in (an empty page would skip the list's queries)
+    review_status = (
+        Run.objects.needing_review()
+        .filter(job__customer=busiest["job__customer"])
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "status")
+        .first()["status"]
+    )
     return {
         "review_customer_id": busiest["job__customer"],
+        "review_status": review_status,
         "runs": Run.objects.count(),
         "customers": Customer.objects.count(),
         "to_review": Run.objects.needing_review().count(),
