@@ -201,7 +201,8 @@ def child(args):
                 connection.settings_dict["NAME"] = base["NAME"]
                 connection.settings_dict["TEST"] = {
                     **base.get("TEST", {}),
-                    "NAME": f"test_bench_pages_{size}",
+                    # named after the URL's database, so two benchmarks on one server do not clobber each other
+                    "NAME": f"test_{base['NAME']}_pages_{size}",
                 }
                 names[size] = connection.creation.create_test_db(
                     verbosity=0, autoclobber=True, serialize=False
@@ -314,6 +315,22 @@ def page_urls(shape):
             "operator",
         ),
         ("Run Checks, by job", reverse("runs:run_checks") + "?group=job", "operator"),
+        # the filters and sort orders (issue 14.4, left from the first pass): each reads the review queue only
+        ("Run Checks, status", reverse("runs:run_checks") + "?status=error", "operator"),
+        (
+            "Run Checks, status + customer",
+            reverse("runs:run_checks")
+            + f"?status={shape['review_status']}&customer={shape['review_customer_id']}",
+            "operator",
+        ),
+        ("Run Checks, sorted by status", reverse("runs:run_checks") + "?sort=status", "operator"),
+        ("Run Checks, sorted by customer", reverse("runs:run_checks") + "?sort=customer", "operator"),
+        ("Run Checks, by job, status", reverse("runs:run_checks") + "?group=job&status=error", "operator"),
+        (
+            "Run Checks, by job, customer A-Z",
+            reverse("runs:run_checks") + "?group=job&sort=customer",
+            "operator",
+        ),
         ("Job Details (busy job)", reverse("runs:job_detail", args=[shape["busy_job_id"]]), "operator"),
         ("Customer list", reverse("customers:customer_list"), "operator"),
         ("Customer detail", reverse("customers:customer_detail", args=[shape["customer_id"]]), "operator"),
@@ -323,7 +340,7 @@ def page_urls(shape):
         ("Admin: Autotask tickets", reverse("admin:autotask_autotaskticket_changelist"), "admin"),
         ("Admin: audit log", reverse("admin:autotask_auditevent_changelist"), "admin"),
     ]
-    urls.insert(7, ("Customer search", reverse("runs:customer_search") + "?customer_name=ac", "operator"))
+    urls.insert(13, ("Customer search", reverse("runs:customer_search") + "?customer_name=ac", "operator"))
     return urls
 
 
@@ -436,8 +453,18 @@ def seed(size, env_config):
         .order_by("-n", "job__customer")
         .first()
     )
+    # ...and a status that customer has runs to review in (an empty page would skip the list's queries)
+    review_status = (
+        Run.objects.needing_review()
+        .filter(job__customer=busiest["job__customer"])
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "status")
+        .first()["status"]
+    )
     return {
         "review_customer_id": busiest["job__customer"],
+        "review_status": review_status,
         "runs": Run.objects.count(),
         "customers": Customer.objects.count(),
         "to_review": Run.objects.needing_review().count(),

@@ -163,9 +163,20 @@ class Run(models.Model):
             models.Index(
                 fields=["job", "-started_at", "-id"], condition=NEEDS_REVIEW, name="run_review_by_job_idx"
             ),
+            # The admin's run list filtered by status (the whole history, newest first). Its columns equal
+            # run_review_by_status_idx's, so for Run Checks' status filters SQLite ties them and takes the
+            # one created later (the partial one, runs 0008); with fewer columns it took this one.
+            models.Index(fields=["status", "-started_at", "-id"], name="run_status_started_idx"),
+            # The review queue per status, in page order: Run Checks filtered by status (with or without a
+            # customer or dates), and sorted by status — "worst first" is status A–Z (queue.SORT_COLUMNS).
+            # Without it SQLite read the status's whole history through run_status_started_idx.
+            models.Index(
+                fields=["status", "-started_at", "-id"],
+                condition=NEEDS_REVIEW,
+                name="run_review_by_status_idx",
+            ),
             # Job Details: a job's history, newest first.
             models.Index(fields=["job", "-started_at"], name="run_job_history_idx"),
-            models.Index(fields=["status", "-started_at"], name="run_status_started_idx"),
             # The admin's run list (newest first): reads one page instead of sorting the whole table.
             models.Index(fields=["-started_at", "-id"], name="run_started_idx"),
         ]

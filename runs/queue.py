@@ -36,6 +36,12 @@ class SortColumn:
     keys: tuple
     #: the same order for job groups
     group_keys: tuple
+    #: what people see the default order as (aria-sort, ▼/▲); None: the direction of the first key
+    shown_descending: bool | None = None
+
+    @property
+    def descending(self):
+        return self.keys[0][1] if self.shown_descending is None else self.shown_descending
 
 
 SORT_COLUMNS = {
@@ -44,10 +50,14 @@ SORT_COLUMNS = {
         (("started_at", True), ("id", True)),
         (("newest_started", True), ("job_id", True)),
     ),
+    # "Worst status first" is the status column A–Z: error < missed < warning sorts exactly like severity
+    # 3, 2, 1 (success is never in the queue), so run_review_by_status_idx serves the page in order instead of
+    # a sort of the whole queue by a CASE (tests/unit/test_run_indexes.py checks both).
     "status": SortColumn(
         "worst status first",
-        (("severity", True), ("started_at", True), ("id", True)),
+        (("status", False), ("started_at", True), ("id", True)),
         (("worst", True), ("newest_started", True), ("job_id", True)),
+        shown_descending=True,
     ),
     "customer": SortColumn(
         "customer A–Z",
@@ -109,7 +119,7 @@ class Queue:
     def runs(self):
         """The filtered queue with the sort annotations, in the chosen order (not evaluated)."""
         runs = self.form.filter(Run.objects.needing_review())
-        runs = runs.annotate(severity=severity(), customer_name=F("job__customer__name"))
+        runs = runs.annotate(customer_name=F("job__customer__name"))
         return runs.order_by(*_order_by(self._keys()))
 
     def _keys(self):
@@ -121,7 +131,7 @@ class Queue:
         keys = self._keys()
         current = (
             Run.objects.filter(pk=run.pk)
-            .annotate(severity=severity(), customer_name=F("job__customer__name"))
+            .annotate(customer_name=F("job__customer__name"))
             .values(*(name for name, _ in keys))
             .first()
         )
@@ -143,25 +153,29 @@ class Queue:
         return self.form.filter(Run.objects.needing_review())
 
     def groups(self):
-        """One row per job with runs in the queue: run_count, worst (severity), newest_started, max_id.
+        """One row per job with runs in the queue: job_id, run_count, worst (severity), newest_started, max_id.
 
         `max_id` bounds what "review this group" marks, so a run that arrives after the page was shown
-        is not reviewed unseen. The newest run of each shown group comes from `add_newest_runs`.
+        is not reviewed unseen. The job's and customer's names and the newest run of each shown group come
+        from `add_newest_runs` (one query for the page).
+
+        Cost: one pass over the filtered review queue through `run_review_by_job_idx`, grouped by job_id
+        alone in that index's order (no join per run; the names join per group only when sorting by
+        customer) — linear in the queue, never in the run history. See docs/performance.md §3.
         """
         filtered = self.form.filter(Run.objects.needing_review())
         groups = (
             filtered.order_by()
             .values("job_id")
             .annotate(
-                job_name=F("job__name"),
-                customer_id=F("job__customer_id"),
-                customer_name=F("job__customer__name"),
                 run_count=Count("pk"),
                 worst=Max(severity()),
                 newest_started=Max("started_at"),
                 max_id=Max("pk"),
             )
         )
+        if self.sort == "customer":
+            groups = groups.annotate(customer_name=F("job__customer__name"), job_name=F("job__name"))
         keys = _order(SORT_COLUMNS[self.sort].group_keys, self.reverse)
         return groups.order_by(*_order_by(keys))
 
@@ -170,8 +184,9 @@ class Queue:
         return self.count_queryset().order_by().values("job_id").distinct()
 
     def add_newest_runs(self, groups):
-        """Set `newest_id` and `newest_summary` (the newest run in the queue) on each of `groups` (the shown
-        page): one query for the page, rather than two subqueries for every group of the whole queue."""
+        """Set `job_name`, `customer_id`, `customer_name`, `newest_id` and `newest_summary` (the newest run in
+        the queue) on each of `groups` (the shown page): one query for the page, rather than joins and two
+        subqueries for every group of the whole queue."""
         if not groups:
             return groups
         newest = (
@@ -186,10 +201,13 @@ class Queue:
                 newest_id=Subquery(newest.values("pk")[:1]),
                 newest_summary=Subquery(newest.values("summary")[:1]),
             )
-            .values("pk", "newest_id", "newest_summary")
+            .values("pk", "name", "customer_id", "customer__name", "newest_id", "newest_summary")
         }
         for group in groups:
             row = rows.get(group["job_id"], {})
+            group["job_name"] = row.get("name")
+            group["customer_id"] = row.get("customer_id")
+            group["customer_name"] = row.get("customer__name")
             group["newest_id"] = row.get("newest_id")
             group["newest_summary"] = row.get("newest_summary")
         return groups
@@ -213,7 +231,7 @@ class Queue:
             params = QueryDict(self.query_string, mutable=True)
             params.pop("page", None)
             params["sort"] = f"-{column}" if active and not self.reverse else column
-            descending = SORT_COLUMNS[column].keys[0][1] != (active and self.reverse)
+            descending = SORT_COLUMNS[column].descending != (active and self.reverse)
             links[column] = {
                 "query": params.urlencode(),
                 "active": active,

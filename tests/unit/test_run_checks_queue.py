@@ -122,6 +122,11 @@ def test_group_by_job_collapses_a_jobs_runs(viewer_client, queue):
         queue["b"].pk,
     )
     assert [g["job_name"] for g in groups] == ["Files", "Nightly", "Mail"]  # by newest run
+    # names come for the shown groups only (Queue.add_newest_runs), not from the aggregate
+    assert [(g["customer_name"], g["customer_id"]) for g in groups] == [
+        (name, Customer.objects.get(name=name).pk) for name in ("Zeta", "Acme", "Mid")
+    ]
+    assert "Zeta" in response.content.decode()
     content = response.content.decode()
     assert "3 jobs with runs to review" in content
     assert response.context["runs"] == []

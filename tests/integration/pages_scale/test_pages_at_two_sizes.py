@@ -28,6 +28,24 @@ OPERATOR_PAGES = {
     "run checks one customer": lambda d: reverse("runs:run_checks") + f"?customer={d['customer'].pk}",
     "run checks customer text": lambda d: reverse("runs:run_checks") + "?customer_name=customer+0",
     "run checks status": lambda d: reverse("runs:run_checks") + "?status=error&sort=customer",
+    # every filter of the form with the status filter, and each sort order (issue 14.4: hidx)
+    "run checks status newest": lambda d: reverse("runs:run_checks") + "?status=error",
+    "run checks status + customer": lambda d: (
+        reverse("runs:run_checks") + f"?status=error&customer={d['customer'].pk}"
+    ),
+    "run checks status + dates": lambda d: (
+        reverse("runs:run_checks") + "?status=warning&date_from=2025-01-01&date_to=2025-03-10"
+    ),
+    "run checks status + search": lambda d: reverse("runs:run_checks") + "?status=missed&q=job",
+    "run checks sorted by status": lambda d: reverse("runs:run_checks") + "?sort=status",
+    "run checks sorted by status reversed": lambda d: reverse("runs:run_checks") + "?sort=-status",
+    "run checks sorted by customer": lambda d: reverse("runs:run_checks") + "?sort=customer",
+    "run checks by job, status": lambda d: reverse("runs:run_checks") + "?group=job&status=error",
+    "run checks by job, worst first": lambda d: reverse("runs:run_checks") + "?group=job&sort=status",
+    "run checks by job, customer A-Z": lambda d: reverse("runs:run_checks") + "?group=job&sort=customer",
+    "run checks by job, one customer": lambda d: (
+        reverse("runs:run_checks") + f"?group=job&customer={d['customer'].pk}&status=error"
+    ),
     "job details": lambda d: reverse("runs:job_detail", args=[d["job"].pk]),
     "job details page 2": lambda d: reverse("runs:job_detail", args=[d["job"].pk]) + "?page=2",
     "customer list": lambda d: reverse("customers:customer_list"),
