@@ -296,3 +296,26 @@ def test_the_group_view_with_the_bar_has_constant_queries_and_no_api_calls(sim, 
     assert counts[0] == counts[1]
     assert sim.requests == []
     assert tickets_by_external_id(sim) == {}
+
+
+def test_a_user_who_may_not_review_gets_the_all_matching_box_in_the_autotask_bar(
+    sim, env_config, client, operator
+):
+    """Run Checks' own box sits in the Mark reviewed row; without runs.review_run there is no such row, so
+    the Autotask bar brings the box (the same field), scoped to its actions."""
+    from django.contrib.auth.models import Permission, User
+
+    make_jobs(env_config, 2)
+    user = User.objects.create_user("ticketer", password="pw")
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_run", content_type__app_label="runs"),
+        Permission.objects.get(codename="create_ticket", content_type__app_label="autotask"),
+    )
+    client.force_login(user)
+    html = client.get(reverse("runs:run_checks")).content.decode()
+    assert 'id="mark-reviewed"' not in html and 'id="select-all-matching"' not in html
+    assert 'id="bulk-select-all-matching"' in html and "all 2 runs matching the filter" in html
+    client.force_login(operator)  # may review: one box, Run Checks' own, for every button
+    operator_html = client.get(reverse("runs:run_checks")).content.decode()
+    assert operator_html.count('name="select_all_matching"') == 1
+    assert 'id="select-all-matching"' in operator_html
