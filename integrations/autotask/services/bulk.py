@@ -2,7 +2,7 @@
 
 Public API (fixed): `start_bulk_action(*, user, action, run_ids, share_per_job=False,
 ticket_reference=None) -> BulkJob`; the task `integrations.autotask.tasks.run_bulk_job(job_id)` calls
-`run_job()` here. Pages use `visible_jobs()`, `job_counts()`, `job_items()` (database only, constant
+`run_job()` here. Pages use `visible_jobs()`, `job_counts()`, `job_items_page()` (database only, constant
 queries) and `retry_job()`. docs/autotask-bulk.md describes the behaviour for operators.
 
 How a job runs (ARCHITECTURE §6 holds per run — every item goes through the phase 4–6 service verbs, whose
@@ -733,14 +733,36 @@ def visible_jobs(user, limit=50):
     return jobs
 
 
-def job_items(job):
-    """The job's items with their runs (job, customer) and tickets, in order. One query."""
-    return list(
+#: item rows per page of a bulk job's progress page (and per 2 s poll of it): a poll re-sends at most these
+ITEMS_PER_PAGE = 100
+
+
+def _items(job):
+    return (
         BulkJobItem.objects.filter(job_id=job.pk)
         .select_related("run__job__customer", "ticket")
         .defer(*(f"run__{name}" for name in Run.LIST_DEFERRED))
         .order_by("position", "id")
     )
+
+
+def job_items(job):
+    """All the job's items with their runs (job, customer) and tickets, in order. One query."""
+    return list(_items(job))
+
+
+def job_items_page(job, number, total, per_page=None):
+    """Page `number` (1-based; out of range → the nearest page, garbage → 1) of the job's items in order,
+    `per_page` (default ITEMS_PER_PAGE) at most: a django Page whose object_list is loaded with runs and
+    tickets. `total` is the job's item count (job_counts()["total"]), so that no count query is needed.
+    One query, whatever the job's size."""
+    from django.core.paginator import Paginator
+
+    paginator = Paginator(_items(job), per_page or ITEMS_PER_PAGE)
+    paginator.__dict__["count"] = total  # known from job_counts: spares the COUNT query
+    page = paginator.get_page(number)
+    page.object_list = list(page.object_list)
+    return page
 
 
 def _summary(job):
@@ -760,6 +782,7 @@ __all__ = [
     "retry_job",
     "job_counts",
     "job_items",
+    "job_items_page",
     "visible_jobs",
     "may_start",
     "may_view",

@@ -167,16 +167,20 @@ def _waiting_note(job):
 
 
 def _progress_context(request, job):
-    items = bulk.job_items(job)
+    """The page's and the poll's context: counts, and ONE page of item rows (`?page=`, ITEMS_PER_PAGE), so
+    a poll of a 1,000-run job re-sends at most 100 rows. Constant queries."""
+    counts = bulk.job_counts(job)
+    items_page = bulk.job_items_page(job, request.GET.get("page"), counts["total"])
     urls = web_urls()
     rows = [
         (item, ticket_web_url(item.ticket, urls.get(getattr(item.ticket, "environment", ""), "")))
-        for item in items
+        for item in items_page.object_list
     ]
     return {
         "job": job,
-        "counts": bulk.job_counts(job),
+        "counts": counts,
         "rows": rows,
+        "page": items_page,
         "poll_seconds": POLL_SECONDS,
         "can_retry": bulk.may_start(request.user, job.action),
         "pacing": _background_pacing(job),

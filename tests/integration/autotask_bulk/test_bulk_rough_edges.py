@@ -319,3 +319,42 @@ def test_a_user_who_may_not_review_gets_the_all_matching_box_in_the_autotask_bar
     operator_html = client.get(reverse("runs:run_checks")).content.decode()
     assert operator_html.count('name="select_all_matching"') == 1
     assert 'id="select-all-matching"' in operator_html
+
+
+# --- 5. the progress page's poll is cheap at 1,000 items -----------------------------------------------------
+
+
+def test_a_poll_of_a_1000_run_job_sends_one_page_of_rows_in_constant_queries(
+    sim, env_config, operator_client, operator
+):
+    from .test_bulk_pages import _job_with_items
+
+    states = (BulkItemState.DONE, BulkItemState.QUEUED)
+    small = _job_with_items(operator, make_jobs(env_config, 1, runs_per_job=10), states=states)
+    large = _job_with_items(
+        operator, make_jobs(env_config, 10, runs_per_job=100, mapped=False), states=states
+    )
+    sim.clear_requests()
+    counts, sizes = [], {}
+    for job in (small, large):
+        url = reverse("autotask:bulk_job_progress", args=[job.pk])
+        with CaptureQueriesContext(connection) as queries:
+            response = operator_client.get(url, HTTP_HX_REQUEST="true")
+        counts.append(len(queries))
+        html = response.content.decode()
+        sizes[job.pk] = len(response.content)
+        assert f'hx-get="{url}"' in html  # still polling: the job is not finished
+    assert counts[0] == counts[1]
+    html = operator_client.get(reverse("autotask:bulk_job_progress", args=[large.pk])).content.decode()
+    assert html.count("<tr data-run=") == bulk.ITEMS_PER_PAGE
+    assert "1–100 of 1000 runs" in html and "500 of 1000 finished" in html  # the counts cover every item
+    assert sizes[large.pk] < 12 * sizes[small.pk]  # 100 rows, not 1,000
+    # a later page polls itself (the page survives a reload: it is in the URL)
+    url = reverse("autotask:bulk_job_progress", args=[large.pk]) + "?page=10"
+    last = operator_client.get(url).content.decode()
+    assert f'hx-get="{url}"' in last and "901–1000 of 1000 runs" in last
+    positions = list(large.items.order_by("position").values_list("run_id", flat=True))
+    assert f'data-run="{positions[-1]}"' in last and f'data-run="{positions[0]}"' not in last
+    page = operator_client.get(reverse("autotask:bulk_job", args=[large.pk]) + "?page=10").content.decode()
+    assert "901–1000 of 1000 runs" in page
+    assert sim.requests == []
