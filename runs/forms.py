@@ -15,6 +15,10 @@ from .models import ATTENTION_STATUSES, Run
 
 #: the most run ids one bulk "mark reviewed" may carry (a page shows 50)
 MAX_BULK_REVIEW = 500
+#: the most runs one "Mark reviewed" with "all N matching the filter" marks (the first ones in the list's
+#: order; the operator presses it again for the rest). Equal to the Autotask bulk actions' cap
+#: (integrations.autotask.services.bulk.MAX_BULK_RUNS) because one checkbox on Run Checks serves both.
+MAX_REVIEW_ALL_MATCHING = 1000
 #: the largest primary key a run can have (BigAutoField)
 MAX_RUN_ID = 2**63 - 1
 

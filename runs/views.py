@@ -23,7 +23,13 @@ from django.views.decorators.http import require_GET, require_POST
 from backupchecks.extensions import policy_allows, prepare_slot
 from customers.models import Customer
 
-from .forms import BulkReviewForm, BulkReviewGroupsForm, ManualTicketNumberForm, ReviewToggleForm
+from .forms import (
+    MAX_REVIEW_ALL_MATCHING,
+    BulkReviewForm,
+    BulkReviewGroupsForm,
+    ManualTicketNumberForm,
+    ReviewToggleForm,
+)
 from .models import BackupJob, Run, RunStatus
 from .pagination import LeanPaginator
 from .queue import STATUS_BY_SEVERITY, Queue
@@ -113,6 +119,7 @@ def run_checks(request):
         "queue": queue,
         "sort_links": queue.sort_links(),
         "can_review": request.user.has_perm("runs.review_run"),
+        "max_review_all": MAX_REVIEW_ALL_MATCHING,
         "grouped_query": queue.with_params(group="job" if not queue.grouped else None),
     }
     if queue.grouped:
@@ -164,11 +171,50 @@ def customer_search(request):
     )
 
 
+def matching_run_ids(query_string, limit=MAX_REVIEW_ALL_MATCHING):
+    """(run ids, total) for "all N runs matching the filter": the runs of the Run Checks queue described by
+    `query_string` (its filters; grouping does not change which runs match), in the list's order, at most
+    `limit` of them. `total` is how many matched when more than `limit` did (else None). Two queries at
+    most, whatever the queue's size beyond the limit is counted by the database."""
+    queue = Queue.from_query_string(query_string)
+    ids = list(queue.runs().values_list("pk", flat=True)[: limit + 1])
+    if len(ids) > limit:
+        return ids[:limit], queue.count_queryset().count()
+    return ids, None
+
+
+def _review_all_matching(request):
+    """ "Mark reviewed" with "all N runs matching the filter" ticked (list or group view): every run of the
+    posted queue, capped at MAX_REVIEW_ALL_MATCHING with a message; the checked rows do not matter."""
+    query_string = request.POST.get("queue", "")[:2000]
+    run_ids, total = matching_run_ids(query_string)
+    changed = set_reviewed(run_ids, request.user, reviewed=True)
+    if total is not None:
+        messages.warning(
+            request,
+            f"{total:,} runs match the filter; Mark reviewed takes at most {MAX_REVIEW_ALL_MATCHING:,} at a "
+            f"time, so the first {MAX_REVIEW_ALL_MATCHING:,} in the list's order were taken. Press it again "
+            "for the rest.",
+        )
+    if changed:
+        messages.success(
+            request,
+            f"Marked {len(changed):,} run{'s' if len(changed) != 1 else ''} reviewed: all runs matching the "
+            "filter" + (f" (the first {MAX_REVIEW_ALL_MATCHING:,})." if total is not None else "."),
+        )
+    else:
+        messages.info(request, "No run matching the filter needs review any more. Nothing was changed.")
+    return redirect(_safe_next(request, "runs:run_checks"))
+
+
 @require_POST
 @view_required
 def review_runs(request):
-    """Bulk "Mark reviewed" from Run Checks."""
+    """Bulk "Mark reviewed" from Run Checks: the checked runs, or with `select_all_matching` every run of the
+    posted queue (`matching_run_ids`)."""
     _require_perm(request, "runs.review_run")
+    if request.POST.get("select_all_matching"):
+        return _review_all_matching(request)
     form = BulkReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("runs", ["Invalid selection."])))
@@ -188,12 +234,15 @@ def _report_bulk_review(request, changed):
 @require_POST
 @view_required
 def review_groups(request):
-    """ "Mark reviewed" in the group-by-job view: every run of the chosen groups under the posted filters.
+    """ "Mark reviewed" in the group-by-job view: every run of the chosen groups under the posted filters
+    (or, with `select_all_matching`, every run matching them).
 
     Each group is posted as "<job id>:<highest run id shown>", so runs that arrived after the page was
     shown stay on Run Checks.
     """
     _require_perm(request, "runs.review_run")
+    if request.POST.get("select_all_matching"):
+        return _review_all_matching(request)
     form = BulkReviewGroupsForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("groups", ["Invalid selection."])))

@@ -311,8 +311,8 @@ class TicketExtension(TemplateExtension):
 
 
 class BulkActionsExtension(TemplateExtension):
-    """Issue 14: Run Checks' bulk Autotask actions (create / resolve / link for the checked runs or for all
-    runs matching the filter). Shown only while the integration is active, with the buttons the user's
+    """Issue 14: Run Checks' bulk Autotask actions (create / resolve / link for the checked runs — in the
+    group-by-job view the runs counted in the checked jobs' rows — or for all runs matching the filter). Shown only while the integration is active, with the buttons the user's
     permissions allow (link also needs compatibility mode). Reuses the page's TicketPage load: no query of
     its own when the page has rows."""
 
@@ -334,6 +334,11 @@ class BulkActionsExtension(TemplateExtension):
             # Run Checks' paginator stops counting at 10,000 ("10,000+"); a plain Paginator has no count_text
             "matching_text": getattr(page.paginator, "count_text", None) if page is not None else None,
             "max_runs": MAX_BULK_RUNS,
+            # the group-by-job view posts checked jobs (`groups`); Create then defaults to one ticket per job
+            "grouped": request is not None and request.GET.get("group") == "job",
+            # Run Checks renders the "all N matching" box itself next to Mark reviewed; without that row
+            # (no runs.review_run) the bar brings its own
+            "own_select_all": not user.has_perm("runs.review_run"),
         }
         if not (context["can_create"] or context["can_resolve"] or context["can_link"]):
             return ""

@@ -2,7 +2,7 @@
 
 Public API (fixed): `start_bulk_action(*, user, action, run_ids, share_per_job=False,
 ticket_reference=None) -> BulkJob`; the task `integrations.autotask.tasks.run_bulk_job(job_id)` calls
-`run_job()` here. Pages use `visible_jobs()`, `job_counts()`, `job_items()` (database only, constant
+`run_job()` here. Pages use `visible_jobs()`, `job_counts()`, `job_items_page()` (database only, constant
 queries) and `retry_job()`. docs/autotask-bulk.md describes the behaviour for operators.
 
 How a job runs (ARCHITECTURE §6 holds per run — every item goes through the phase 4–6 service verbs, whose
@@ -58,6 +58,7 @@ from runs.models import ATTENTION_STATUSES, Run
 
 from . import ActionRefused
 from .budget import background_work
+from .mapping import mapping_problem
 
 logger = logging.getLogger(__name__)
 
@@ -120,18 +121,53 @@ class _Plan:
     refusal: ActionRefused | None = None
 
 
+#: the largest id a database integer column holds; a bigger value is refused, never sent to the database
+MAX_RUN_ID = 2**63 - 1
+
+
 def _run_ids(run_ids):
-    """The distinct positive integer ids of `run_ids` in their order. ActionRefused for a bad value."""
+    """The distinct run ids of `run_ids` (ints or their decimal text) in their first order; a repeated id
+    counts once. ActionRefused ("bad_run_id", naming the value) for anything that is not a whole number
+    between 1 and MAX_RUN_ID — garbage, zero, negative or too large — so a hand-made request is refused
+    with a reason instead of being silently trimmed."""
     seen, ids = set(), []
     for value in run_ids or ():
+        text = str(value).strip()
         try:
-            pk = int(value)
+            pk = int(text)
         except (TypeError, ValueError):
-            raise ActionRefused(f"“{str(value)[:20]}” is not a run id.", code="bad_run_id") from None
-        if pk > 0 and pk not in seen:
+            pk = None
+        if pk is None or not 0 < pk <= MAX_RUN_ID:
+            raise ActionRefused(
+                f"“{text[:20]}” is not a run id (run ids are whole numbers from 1 up). Nothing was started.",
+                code="bad_run_id",
+            )
+        if pk not in seen:
             seen.add(pk)
             ids.append(pk)
     return ids
+
+
+def _id_list(ids, limit=5):
+    """ "4, 7 and 9" / "4, 7, 9, 11, 12 and 3 more" — for messages about run ids."""
+    ids = list(ids)
+    shown = ", ".join(str(pk) for pk in ids[:limit])
+    if len(ids) > limit:
+        return f"{shown} and {len(ids) - limit:,} more"
+    if len(ids) > 1:
+        head, _, last = shown.rpartition(", ")
+        return f"{head} and {last}"
+    return shown
+
+
+def not_found_text(missing_ids):
+    """The one wording for selected run ids with no run: true whether the run was deleted or the id never
+    existed (a hand-made request) — the database cannot tell those apart."""
+    count = len(missing_ids)
+    return (
+        f"No run has the id{'s' if count != 1 else ''} {_id_list(missing_ids)} (deleted since the page was "
+        "shown, or never existed)."
+    )
 
 
 def _require_active(settings):
@@ -196,7 +232,7 @@ def start_bulk_action(*, user, action, run_ids, share_per_job=False, ticket_refe
         )
     runs = {run.pk: run for run in Run.objects.select_related("job__customer").filter(pk__in=ids)}
     if not runs:
-        raise ActionRefused("None of the selected runs exists any more.", code="no_runs")
+        raise ActionRefused(f"{not_found_text(ids)} Nothing was started.", code="no_runs")
     plans = [_Plan(run=runs[pk], position=i) for i, pk in enumerate(pk for pk in ids if pk in runs)]
     _plan(action, plans, env_config, settings, share_per_job=share_per_job)
     missing = len(ids) - len(runs)
@@ -210,11 +246,7 @@ def start_bulk_action(*, user, action, run_ids, share_per_job=False, ticket_refe
             share_per_job=bool(share_per_job) and action == BulkAction.CREATE,
             ticket_reference=reference[:60] if action == BulkAction.LINK else "",
             selection=f"{len(plans)} run{'s' if len(plans) != 1 else ''}",
-            message=(
-                f"{missing} selected run{'s' if missing != 1 else ''} no longer exist{'s' if missing == 1 else ''}."
-                if missing
-                else ""
-            ),
+            message=not_found_text([pk for pk in ids if pk not in runs])[:1000] if missing else "",
         )
         BulkJobItem.objects.bulk_create(
             [
@@ -306,20 +338,7 @@ def _create_refusal(run, existing, mappings, env_config):
         if refusal is not None:
             return refusal
     customer = run.job.customer
-    mapping = mappings.get(customer.pk)
-    if mapping is None:
-        return ActionRefused(
-            f"Customer “{customer.name}” is not mapped to an Autotask company in "
-            f"{env_config.get_environment_display()}: map it on the customer's page first.",
-            code="unmapped",
-        )
-    if not mapping.is_usable or mapping.database_id != env_config.database_id:
-        return ActionRefused(
-            f"The Autotask company mapping of customer “{customer.name}” is not usable "
-            f"({mapping.get_status_display().lower()}): check it on the customer's page.",
-            code="mapping_unusable",
-        )
-    return None
+    return mapping_problem(customer, mappings.get(customer.pk), env_config)
 
 
 def enqueue(job_id):
@@ -604,7 +623,9 @@ def _link_known_ticket(run, ticket, *, user):
     )
     verdict, mapping = company_check(run, summary, env_config)
     if verdict != "ok":
-        raise ActionRefused(company_warning(verdict, summary, mapping, run), code="company_mismatch")
+        raise ActionRefused(
+            company_warning(verdict, summary, mapping, run, env_config), code="company_mismatch"
+        )
     with transaction.atomic():
         _attach(run, ticket, user)
         AuditEvent.record(
@@ -712,14 +733,36 @@ def visible_jobs(user, limit=50):
     return jobs
 
 
-def job_items(job):
-    """The job's items with their runs (job, customer) and tickets, in order. One query."""
-    return list(
+#: item rows per page of a bulk job's progress page (and per 2 s poll of it): a poll re-sends at most these
+ITEMS_PER_PAGE = 100
+
+
+def _items(job):
+    return (
         BulkJobItem.objects.filter(job_id=job.pk)
         .select_related("run__job__customer", "ticket")
         .defer(*(f"run__{name}" for name in Run.LIST_DEFERRED))
         .order_by("position", "id")
     )
+
+
+def job_items(job):
+    """All the job's items with their runs (job, customer) and tickets, in order. One query."""
+    return list(_items(job))
+
+
+def job_items_page(job, number, total, per_page=None):
+    """Page `number` (1-based; out of range → the nearest page, garbage → 1) of the job's items in order,
+    `per_page` (default ITEMS_PER_PAGE) at most: a django Page whose object_list is loaded with runs and
+    tickets. `total` is the job's item count (job_counts()["total"]), so that no count query is needed.
+    One query, whatever the job's size."""
+    from django.core.paginator import Paginator
+
+    paginator = Paginator(_items(job), per_page or ITEMS_PER_PAGE)
+    paginator.__dict__["count"] = total  # known from job_counts: spares the COUNT query
+    page = paginator.get_page(number)
+    page.object_list = list(page.object_list)
+    return page
 
 
 def _summary(job):
@@ -739,6 +782,7 @@ __all__ = [
     "retry_job",
     "job_counts",
     "job_items",
+    "job_items_page",
     "visible_jobs",
     "may_start",
     "may_view",

@@ -32,7 +32,7 @@ from integrations.autotask.models import (
 from . import ActionRefused
 from .configuration import configuration_problems
 from .connection import build_client, credentials_for
-from .mapping import mapping_for
+from .mapping import mapping_for, mapping_problem
 
 logger = logging.getLogger(__name__)
 
@@ -218,13 +218,14 @@ def find_ticket(reference):
 
 
 def company_check(run, summary, env_config):
-    """("ok" | "mismatch" | "unmapped", mapping or None) — the ticket's company against the run's customer's
-    mapped company in the active tenant. Database only."""
+    """("ok" | "mismatch" | "unmapped" | "unusable", mapping or None) — the ticket's company against the run's
+    customer's mapped company in the active tenant. "unmapped": the customer has no mapping; "unusable":
+    its mapping cannot be used (`mapping.mapping_problem`: inactive, missing, invalid or another
+    database), so the ticket's company cannot be checked. Database only."""
     mapping = mapping_for(run.job.customer)
-    if mapping is None or mapping.environment != env_config.environment:
-        return "unmapped", None
-    if mapping.database_id != env_config.database_id:
-        return "unmapped", None
+    problem = mapping_problem(run.job.customer, mapping, env_config)
+    if problem is not None:
+        return ("unmapped" if problem.code == "unmapped" else "unusable"), mapping
     if summary.company_id != mapping.company_id:
         return "mismatch", mapping
     return "ok", mapping
@@ -332,7 +333,9 @@ def link_ticket_to_run(run, reference, *, user=None, allow_company_mismatch=Fals
         )
     verdict, mapping = company_check(run, summary, env_config)
     if verdict != "ok" and not allow_company_mismatch:
-        raise ActionRefused(company_warning(verdict, summary, mapping, run), code="company_mismatch")
+        raise ActionRefused(
+            company_warning(verdict, summary, mapping, run, env_config), code="company_mismatch"
+        )
 
     with transaction.atomic():
         ticket, _created = store_ticket(env_config, summary, user=user)
@@ -354,18 +357,21 @@ def link_ticket_to_run(run, reference, *, user=None, allow_company_mismatch=Fals
     return ticket
 
 
-def company_warning(verdict, summary, mapping, run):
-    """The operator's warning for a company check that is not "ok" ("" when it is)."""
+def company_warning(verdict, summary, mapping, run, env_config=None):
+    """The operator's warning for a company check that is not "ok" ("" when it is). For "unmapped" and
+    "unusable" it starts with the same sentence a Create would be refused with (`mapping.mapping_problem`)."""
     customer = run.job.customer.name
     if verdict == "mismatch":
         return (
             f"Ticket {summary.number} belongs to Autotask company {summary.company_id}, not to "
             f"{customer}'s mapped company {mapping.company_name} ({mapping.company_id})."
         )
-    if verdict == "unmapped":
+    if verdict in ("unmapped", "unusable"):
+        env_config = env_config or AutotaskSettings.load().active_environment()
+        problem = mapping_problem(run.job.customer, mapping, env_config)
         return (
-            f"{customer} is not mapped to an Autotask company in this tenant, so the ticket's company "
-            f"({summary.company_id}) cannot be checked."
+            f"{problem} So the company of ticket {summary.number} ({summary.company_id}) cannot be checked "
+            "against it."
         )
     return ""
 
@@ -597,7 +603,7 @@ def link_manual_tickets(*, apply=False, user=None, progress=None):
             verdict, mapping = company_check(run, summary, env_config)
             if verdict != "ok":
                 report.company_mismatch.append(
-                    (run.pk, number, company_warning(verdict, summary, mapping, run))
+                    (run.pk, number, company_warning(verdict, summary, mapping, run, env_config))
                 )
                 continue
             if apply:

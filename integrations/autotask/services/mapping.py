@@ -186,6 +186,41 @@ def mapping_for(customer):
     return CompanyMapping.objects.filter(customer=customer, environment=environment).first()
 
 
+def mapping_problem(customer, mapping, env_config):
+    """Why `customer`'s company `mapping` (from `mapping_for`, may be None) cannot be used in the active
+    tenant `env_config`, as an ActionRefused to raise — or None when it is usable (status ok/renamed and
+    stored for the active database id). Database only, no query.
+
+    The ONE wording of a mapping state for every action (create, link, bulk and single; resolve does not
+    depend on the mapping): codes "unmapped", "mapping_unusable" (status inactive/missing/invalid) and
+    "mapping_other_tenant" (stored for another Autotask database: shown as invalid, as the mapping badge
+    shows it — `effective_status`).
+    """
+    env_name = env_config.get_environment_display()
+    if mapping is None or mapping.environment != env_config.environment:
+        return ActionRefused(
+            f"Customer “{customer.name}” is not mapped to an Autotask company in {env_name}: map it on the "
+            "customer's page first.",
+            code="unmapped",
+        )
+    prefix = (
+        f"The Autotask company mapping of customer “{customer.name}” ({mapping.company_name}, "
+        f"id {mapping.company_id}) is not usable"
+    )
+    if env_config.database_id is not None and mapping.database_id != env_config.database_id:
+        return ActionRefused(
+            f"{prefix} (invalid: it belongs to Autotask database {mapping.database_id}, but {env_name} is "
+            f"database {env_config.database_id}): map the customer again on the customer's page.",
+            code="mapping_other_tenant",
+        )
+    if not mapping.is_usable:
+        return ActionRefused(
+            f"{prefix} ({mapping.get_status_display().lower()}): check the mapping on the customer's page.",
+            code="mapping_unusable",
+        )
+    return None
+
+
 def effective_status(mapping, database_id):
     """The status to show for `mapping` when the active tenant is `database_id` (None = unknown).
 

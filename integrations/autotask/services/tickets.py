@@ -49,7 +49,7 @@ from runs.models import ATTENTION_STATUSES, Run
 from . import ActionRefused
 from .configuration import configuration_problems, reference_rows
 from .connection import build_client, credentials_for
-from .mapping import mapping_for
+from .mapping import mapping_for, mapping_problem
 
 logger = logging.getLogger("integrations.autotask.tickets")
 
@@ -253,28 +253,10 @@ def _check_preconditions(run):
                 "outcome. Switch the integration back to that environment to finish it.",
                 code="claim_other_tenant",
             )
-    customer = run.job.customer
-    env_name = env_config.get_environment_display()
-    mapping = mapping_for(customer)
-    if mapping is None:
-        raise ActionRefused(
-            f"Customer “{customer.name}” is not mapped to an Autotask company in {env_name}: map it on the "
-            "customer's page first.",
-            code="unmapped",
-        )
-    if not mapping.is_usable:
-        raise ActionRefused(
-            f"The Autotask company of customer “{customer.name}” ({mapping.company_name}, "
-            f"id {mapping.company_id}) is {mapping.get_status_display().lower()}: check the mapping on the "
-            "customer's page.",
-            code="mapping_unusable",
-        )
-    if mapping.database_id != env_config.database_id:
-        raise ActionRefused(
-            f"The mapping of customer “{customer.name}” belongs to Autotask database {mapping.database_id}, "
-            f"but {env_name} is database {env_config.database_id}: map the customer again.",
-            code="mapping_other_tenant",
-        )
+    mapping = mapping_for(run.job.customer)
+    refusal = mapping_problem(run.job.customer, mapping, env_config)
+    if refusal is not None:
+        raise refusal
     return _Context(run=run, settings=settings, env_config=env_config, mapping=mapping, existing=existing)
 
 

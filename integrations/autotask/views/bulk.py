@@ -1,6 +1,7 @@
 """Issue 14: bulk actions from Run Checks and their progress pages (docs/autotask-bulk.md).
 
-- `bulk_start` (POST, from the Run Checks form): the checked runs — or, with `select_all_matching`, every
+- `bulk_start` (POST, from the Run Checks form): the checked runs (group-by-job view: the runs counted in the
+  checked jobs' rows) — or, with `select_all_matching`, every
   run of the posted queue filter (resolved here on the server, cut to MAX_BULK_RUNS with a message) — and
   the action → `services.bulk.start_bulk_action` → the progress page. Refusals return to Run Checks with
   the reason. Needs runs.view_run + the action's Autotask permission (403 otherwise).
@@ -43,22 +44,44 @@ def _back(request):
 
 
 def selected_run_ids(request):
-    """(run ids, note) from the POST: the checked `runs`, or with `select_all_matching` the runs of the
-    posted `queue` (Run Checks' filter query string) in the queue's order, at most MAX_BULK_RUNS — `note`
-    then says how many matched (and that the rest were left out). Two queries for select-all."""
-    if request.POST.get("select_all_matching"):
-        from runs.queue import Queue
+    """(run ids, note) from the POST: the checked `runs`; from the group-by-job view (the posted `queue`
+    has group=job) the runs counted in the checked jobs' rows (`groups`, "<job id>:<highest run id
+    shown>", exactly what Mark reviewed takes there: runs.queue.Queue.runs_of_groups); or with
+    `select_all_matching` the runs of the posted `queue` (Run Checks' filter) in the queue's order, at most
+    MAX_BULK_RUNS — `note` then says how many matched (and that the rest were left out). ActionRefused
+    for a malformed group selection. At most two queries."""
+    from runs.forms import BulkReviewGroupsForm
+    from runs.queue import Queue
 
-        queue = Queue.from_query_string(request.POST.get("queue", ""))
+    if request.POST.get("select_all_matching"):
+        queue = Queue.from_query_string(request.POST.get("queue", "")[:2000])
         limit = bulk.MAX_BULK_RUNS
         ids = list(queue.runs().values_list("pk", flat=True)[: limit + 1])
         if len(ids) > limit:
-            total = queue.runs().count()
+            total = queue.count_queryset().count()
             return ids[:limit], (
                 f"{total:,} runs match the filter; a bulk action takes at most {limit:,}, so the first "
                 f"{limit:,} in the list's order were taken. Run it again for the rest."
             )
         return ids, f"All {len(ids):,} run{'s' if len(ids) != 1 else ''} matching the filter."
+    if "groups" in request.POST or Queue.from_query_string(request.POST.get("queue", "")[:2000]).grouped:
+        form = BulkReviewGroupsForm(request.POST)
+        if not form.is_valid():
+            errors = form.errors.get("groups") or form.errors.get("queue") or ["Invalid selection."]
+            raise ActionRefused(" ".join(errors) + " Nothing was started.", code="bad_groups")
+        bounds = form.cleaned_data["groups"]
+        queue = Queue.from_query_string(form.cleaned_data["queue"])
+        ids = sorted(queue.runs_of_groups(bounds))
+        if not ids:
+            raise ActionRefused(
+                "None of the checked jobs has a run needing review under this filter any more (reviewed "
+                "since the page was shown, or no such job). Nothing was started.",
+                code="no_runs",
+            )
+        jobs = len(bounds)
+        return ids, (
+            f"{len(ids):,} run{'s' if len(ids) != 1 else ''} of {jobs:,} checked job{'s' if jobs != 1 else ''}."
+        )
     return request.POST.getlist("runs"), ""
 
 
@@ -74,8 +97,8 @@ def bulk_start(request):
         return redirect(_back(request))
     if not bulk.may_start(request.user, action):
         raise PermissionDenied
-    run_ids, note = selected_run_ids(request)
     try:
+        run_ids, note = selected_run_ids(request)
         job = bulk.start_bulk_action(
             user=request.user,
             action=action,
@@ -144,16 +167,20 @@ def _waiting_note(job):
 
 
 def _progress_context(request, job):
-    items = bulk.job_items(job)
+    """The page's and the poll's context: counts, and ONE page of item rows (`?page=`, ITEMS_PER_PAGE), so
+    a poll of a 1,000-run job re-sends at most 100 rows. Constant queries."""
+    counts = bulk.job_counts(job)
+    items_page = bulk.job_items_page(job, request.GET.get("page"), counts["total"])
     urls = web_urls()
     rows = [
         (item, ticket_web_url(item.ticket, urls.get(getattr(item.ticket, "environment", ""), "")))
-        for item in items
+        for item in items_page.object_list
     ]
     return {
         "job": job,
-        "counts": bulk.job_counts(job),
+        "counts": counts,
         "rows": rows,
+        "page": items_page,
         "poll_seconds": POLL_SECONDS,
         "can_retry": bulk.may_start(request.user, job.action),
         "pacing": _background_pacing(job),

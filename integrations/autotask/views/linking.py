@@ -91,7 +91,8 @@ def link_lookup(request, pk):
         "status_label": status_label(env_config.environment, env_config.database_id, summary.status_id),
         "company_label": company_label(env_config.environment, env_config.database_id, summary.company_id),
         "company_ok": verdict == "ok",
-        "company_warning": linking.company_warning(verdict, summary, mapping, run),
+        "company_verdict": verdict,
+        "company_warning": linking.company_warning(verdict, summary, mapping, run, env_config),
         "environment": env_config.get_environment_display(),
         "already_linked_runs": linking_count(env_config, summary.id),
     }

@@ -319,7 +319,8 @@ def test_mapping_of_another_tenant_does_not_vouch_for_the_company(active, sim, s
     mapping.save()
     with pytest.raises(ActionRefused) as refused:
         linking.link_ticket_to_run(make_run(job), "7702")
-    assert refused.value.code == "company_mismatch" and "not mapped" in str(refused.value)
+    # the create refusal's wording (mapping_problem), not "not mapped": the customer IS mapped, invalidly
+    assert refused.value.code == "company_mismatch" and "is not usable (invalid" in str(refused.value)
 
 
 def test_add_run_to_open_ticket_judges_the_note_visibility_again_when_writing(active, sim, job):

@@ -287,14 +287,18 @@ URL_CALLS = {
     ],
     "runs:customer_search": [Call(query="?customer_name=Trip", extra={"HTTP_HX_REQUEST": "true"})],
     "runs:review_runs": [
-        Call("post", data=lambda w: {"runs": [r.pk for r in w.runs.values()]}, as_user="operator")
+        Call("post", data=lambda w: {"runs": [r.pk for r in w.runs.values()]}, as_user="operator"),
+        Call(
+            "post", data=lambda w: {"select_all_matching": "1", "queue": "status=error"}, as_user="operator"
+        ),
     ],
     "runs:review_groups": [
         Call(
             "post",
             data=lambda w: {"groups": [f"{w.job.pk}:{max(r.pk for r in w.runs.values())}"], "queue": ""},
             as_user="operator",
-        )
+        ),
+        Call("post", data=lambda w: {"select_all_matching": "1", "queue": "group=job"}, as_user="operator"),
     ],
     "runs:run_detail": [
         *(
@@ -414,6 +418,22 @@ URL_CALLS = {
                 "next": "/",
             },
             as_user="operator",
+        ),
+        # the group-by-job view: the runs counted in the checked job's row
+        *(
+            Call(
+                "post",
+                data=lambda w, action=action: {
+                    "action": action,
+                    "groups": [f"{w.job.pk}:{max(r.pk for r in w.runs.values())}"],
+                    "share_per_job": "1",
+                    "ticket_reference": "T20261101.7703",
+                    "queue": "group=job",
+                    "next": "/?group=job",
+                },
+                as_user="operator",
+            )
+            for action in ("create", "resolve", "link")
         ),
     ],
     "autotask:bulk_jobs": [Call(), Call(as_user="operator")],
