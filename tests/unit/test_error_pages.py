@@ -88,7 +88,9 @@ def test_admin_permission_denied_uses_the_layout(client, db):
     client.force_login(staff_without_perms)
     response = client.get(reverse("admin:autotask_autotasksettings_changelist"))
     assert response.status_code == 403
-    assert LAYOUT_MARK in _page(response) and 'id="error-403"' in _page(response)
+    page = _page(response)
+    assert LAYOUT_MARK in page and 'id="error-403"' in page
+    assert "It needs the <strong>Admin</strong> role." in page
 
 
 def test_csrf_failure_says_reload_and_try_again(operator, run):
