@@ -1,7 +1,9 @@
-"""Login throttling (django-axes) helpers and the password-change pages every user can reach."""
+"""Login throttling (django-axes) helpers, the password-change pages every user can reach, and the
+`PermissionRequired` refusal the 403 page explains."""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse_lazy
 
 
@@ -29,3 +31,22 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "backupchecks/password_change_done.html"
+
+
+class PermissionRequired(PermissionDenied):
+    """`PermissionDenied` that names the permissions ("app_label.codename") the refused request needed.
+
+    Raise it instead of a bare `PermissionDenied` so the 403 page (`backupchecks.errors.permission_denied`)
+    can tell the user which role grants them. `message` (optional) is shown on that page as written: keep it
+    operator-readable and free of secrets.
+    """
+
+    def __init__(self, *permissions, message=""):
+        self.permissions = tuple(permissions)
+        super().__init__(message)
+
+
+def require_perms(user, *permissions):
+    """Raise `PermissionRequired(*permissions)` unless `user` has every one of them."""
+    if not user.has_perms(permissions):
+        raise PermissionRequired(*permissions)

@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 SLOTS = {
     "run_detail_panels": "Run",
     "run_detail_actions": "Run",
-    "run_list_badges": "Run",  # one cell in each Run Checks row
+    # the "Ticket" cell of each run row (Run Checks, Job Details), after the manual ticket number: ticket
+    # badges and ticket actions; core shows "—" (Job Details) only when neither has anything
+    "run_list_badges": "Run",
     "job_detail_panels": "BackupJob",
     "customer_detail_panels": "Customer",
     "customer_list_badges": "Customer",  # inline after the name in each customer list row

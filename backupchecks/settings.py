@@ -34,6 +34,8 @@ if not FERNET_KEYS:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form (stale page, cookies off) gets a page in the site layout (backupchecks/errors.py).
+CSRF_FAILURE_VIEW = "backupchecks.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -28,3 +28,7 @@ urlpatterns = [
 # Pluggable integrations add their own pages; the site works without them (tests/unit/test_without_autotask_app.py).
 if apps.is_installed("integrations.autotask"):
     urlpatterns.insert(-1, path("autotask/", include("integrations.autotask.urls")))
+
+# Error pages in the site layout (backupchecks/errors.py); 404 is Django's handler with templates/404.html.
+handler403 = "backupchecks.errors.permission_denied"
+handler500 = "backupchecks.errors.server_error"

@@ -6,11 +6,11 @@ constant number of SQL queries whatever the table sizes: list pages paginate and
 template slots are prepared once per page (`backupchecks.extensions.prepare_slot`).
 """
 
+import functools
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Case, Value, When
 from django.db.models.functions import Lower
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from backupchecks.auth import require_perms
 from backupchecks.extensions import policy_allows, prepare_slot
 from customers.models import Customer
 
@@ -43,12 +44,18 @@ STRIP_LENGTH = 30
 
 def view_required(view):
     """Login (anonymous users go to the login page), then `runs.view_run` (users without a role get 403)."""
-    return login_required(permission_required("runs.view_run", raise_exception=True)(view))
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        require_perms(request.user, "runs.view_run")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
 
 
 def _require_perm(request, perm):
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
+    """403 naming `perm` (the error page says which role grants it)."""
+    require_perms(request.user, perm)
 
 
 def _safe_next(request, default):

@@ -15,7 +15,6 @@ discarded — the page reloads.
 import logging
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -26,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from backupchecks.admin_hardening import ProjectAdminMixin
+from backupchecks.auth import PermissionRequired
 from customers.models import Customer
 from integrations.autotask import audit_text
 from integrations.autotask.exceptions import AutotaskError
@@ -110,7 +110,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_change_permission(request):
-            raise PermissionDenied
+            raise PermissionRequired(MANAGE_PERMISSION)  # the 403 page names the role that has it
         AutotaskSettings.load()
         return HttpResponseRedirect(settings_url())
 
@@ -360,7 +360,7 @@ class AutotaskSettingsAdmin(admin.ModelAdmin):
     def _button_prologue(self, request):
         """Shared checks: POST only, permission, a valid credentials form. Returns (env_config, form)."""
         if not self.has_change_permission(request):
-            raise PermissionDenied
+            raise PermissionRequired(MANAGE_PERMISSION)
         settings = AutotaskSettings.load()
         stored = settings.active_environment()
         posted_environment = request.POST.get("environment")

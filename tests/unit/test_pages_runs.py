@@ -137,7 +137,7 @@ def test_run_checks_shows_a_ticket_number_already_entered(viewer_client, job):
 
     # a colleague may have logged a ticket without marking the run reviewed yet
     assert content.count('class="badge text-bg-light border text-break manual-ticket"') == 1
-    assert "Ticket T20250310.0042</span>" in content
+    assert "T20250310.0042</span>" in content
 
 
 def test_run_checks_viewer_sees_no_checkboxes_or_review_button(viewer_client, failed_run):

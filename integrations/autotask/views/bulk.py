@@ -26,12 +26,18 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from backupchecks.auth import PermissionRequired
 from integrations.autotask.models import BulkAction, BulkJob, BulkJobState
 from integrations.autotask.services import ActionRefused, budget, bulk
 from integrations.autotask.services.tickets import ticket_web_url, web_urls
 
 #: seconds between two htmx polls of a running job's progress
 POLL_SECONDS = 2
+
+#: shown on the 403 page to a user who may start no bulk action
+BULK_PAGES_REFUSAL = (
+    "Bulk Autotask jobs are for staff and for users who may create, resolve or link Autotask tickets."
+)
 
 
 def _back(request):
@@ -90,13 +96,13 @@ def selected_run_ids(request):
 def bulk_start(request):
     """Start a bulk action from Run Checks and go to its progress page."""
     if not bulk.may_use_bulk_pages(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(BULK_PAGES_REFUSAL)
     action = request.POST.get("action", "")
     if action not in bulk.ACTION_PERMISSIONS:
         messages.error(request, "Choose a bulk action.")
         return redirect(_back(request))
     if not bulk.may_start(request.user, action):
-        raise PermissionDenied
+        raise PermissionRequired("runs.view_run", bulk.ACTION_PERMISSIONS[action])
     try:
         run_ids, note = selected_run_ids(request)
         job = bulk.start_bulk_action(
@@ -119,7 +125,7 @@ def bulk_start(request):
 def _visible_job(request, pk):
     """The job, for its creator and staff: 403 for users without any bulk permission, 404 for others."""
     if not bulk.may_use_bulk_pages(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(BULK_PAGES_REFUSAL)
     job = get_object_or_404(BulkJob.objects.select_related("created_by", "link_ticket"), pk=pk)
     if not bulk.may_view(request.user, job):
         raise Http404("No such bulk job.")
@@ -209,7 +215,7 @@ def bulk_job_progress(request, pk):
 def bulk_jobs(request):
     """The newest bulk jobs (staff: everyone's; others: their own)."""
     if not bulk.may_use_bulk_pages(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(BULK_PAGES_REFUSAL)
     return render(request, "autotask/bulk/jobs.html", {"jobs": bulk.visible_jobs(request.user)})
 
 
@@ -219,7 +225,7 @@ def bulk_retry(request, pk):
     """Queue a job's retryable failures again."""
     job = _visible_job(request, pk)
     if not bulk.may_start(request.user, job.action):
-        raise PermissionDenied
+        raise PermissionRequired("runs.view_run", bulk.ACTION_PERMISSIONS[job.action])
     try:
         count = bulk.retry_job(job, user=request.user)
     except ActionRefused as exc:

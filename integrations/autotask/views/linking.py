@@ -9,11 +9,11 @@ Both need `runs.view_run` and `autotask.link_ticket`.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from backupchecks.auth import require_perms
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import (
@@ -30,8 +30,7 @@ LINK_PERMISSIONS = ("runs.view_run", "autotask.link_ticket")
 
 
 def _run(request, pk):
-    if not request.user.has_perms(LINK_PERMISSIONS):
-        raise PermissionDenied
+    require_perms(request.user, *LINK_PERMISSIONS)
     return get_object_or_404(Run.objects.select_related("job__customer"), pk=pk)
 
 

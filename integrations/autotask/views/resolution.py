@@ -8,12 +8,12 @@ the operator what happened through a message; the run page then shows the stored
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from backupchecks.auth import require_perms
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import AutotaskSettings, ReferenceKind, ReferenceValue, TicketState
@@ -53,8 +53,7 @@ def _safe_next(request, default):
 @require_http_methods(["GET", "POST"])
 @login_required
 def resolve_ticket(request, pk):
-    if not (request.user.has_perm("runs.view_run") and request.user.has_perm(RESOLVE_PERMISSION)):
-        raise PermissionDenied
+    require_perms(request.user, "runs.view_run", RESOLVE_PERMISSION)
     run = get_object_or_404(Run.objects.select_related("job__customer"), pk=pk)
     form = ResolveTicketForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":

@@ -11,12 +11,12 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from backupchecks.auth import require_perms
 from integrations.autotask.exceptions import AutotaskError
 from integrations.autotask.messages import operator_message
 from integrations.autotask.models import TicketState
@@ -39,8 +39,7 @@ def _next_url(request, run):
 @require_http_methods(["GET", "POST"])
 def create_ticket(request, pk):
     """GET: the preview of exactly what will be sent (zero API calls). POST: create it."""
-    if not request.user.has_perm(PERMISSION):
-        raise PermissionDenied
+    require_perms(request.user, PERMISSION)
     run = get_object_or_404(Run.objects.select_related("job__customer"), pk=pk)
     if request.method == "POST":
         return _create(request, run)
