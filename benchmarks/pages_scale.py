@@ -462,6 +462,30 @@ def seed(size, env_config):
         .order_by("-n", "status")
         .first()["status"]
     )
+    # ...and, on that filtered page, a run without a ticket first and one with a ticket next: what the Autotask
+    # column queries depends on that mix (a page of ticketed runs only skips the mapping lookup), so every size
+    # shows the same mix and only the history size differs
+    first_two = list(
+        Run.objects.needing_review()
+        .filter(job__customer=busiest["job__customer"], status=review_status)
+        .order_by("-started_at", "-id")
+        .values_list("pk", flat=True)[:2]
+    )
+    RunTicket.objects.filter(run_id=first_two[0]).delete()
+    if len(first_two) > 1 and not RunTicket.objects.filter(run_id=first_two[1]).exists():
+        RunTicket.objects.create(
+            run_id=first_two[1],
+            ticket=AutotaskTicket.objects.create(
+                environment=env_config.environment,
+                database_id=env_config.database_id,
+                correlation_key=f"BC-bench-{first_two[1]}",
+                state="created",
+                ticket_id=500_000 + first_two[1],
+                ticket_number=f"T20250101.{first_two[1]:05d}",
+                title="Backup failed",
+                company_id=100_000 + busiest["job__customer"],
+            ),
+        )
     return {
         "review_customer_id": busiest["job__customer"],
         "review_status": review_status,
