@@ -53,6 +53,7 @@ from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from runs import signals as run_signals
 from runs.models import BackupJob, IngestToken, Run
+from tests.autotask_sim import store_credentials
 
 OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 #: a form, button or htmx element that would POST to one of the integration's operator actions
@@ -120,10 +121,7 @@ def world(db, settings, django_capture_on_commit_callbacks):
     settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
     clear_zone_cache()
     connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator))
-    env_config = EnvironmentConfig.for_environment("sandbox")
-    env_config.username, env_config.secret = SANDBOX.username, SANDBOX.secret
-    env_config.integration_code = SANDBOX.integration_code
-    env_config.save()
+    env_config = store_credentials("sandbox", SANDBOX)
     connection.check_connection(env_config)
     reference.refresh_reference_data(env_config)
     env_config.refresh_from_db()
