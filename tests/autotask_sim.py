@@ -56,3 +56,33 @@ def store_credentials(environment, tenant):
     env_config.integration_code = tenant.integration_code
     env_config.save()
     return env_config
+
+
+#: ticket defaults valid in the simulator's Sandbox tenant (its reference data: simulator/tenants.py)
+SANDBOX_TICKET_DEFAULTS = {
+    "queue_id": 29700109,  # Backup Checks
+    "source_id": 71,  # Backup Monitoring
+    "new_ticket_status_id": 1,  # New
+    "warning_priority_id": 2,  # Medium
+    "error_priority_id": 1,  # High
+    "note_type_id": 18,  # Backup Alert Note
+    "note_publish_id": 2,  # Internal Only
+    "resolved_status_id": 5,  # Complete
+}
+
+
+def connect_tenant(environment, tenant, defaults=None):
+    """As an admin does it on the settings page: credentials stored, Test connection, Refresh reference data
+    (real API calls through whatever transport the services use), then `defaults` (field → value), if any,
+    chosen and saved. Does not enable the integration. Returns the EnvironmentConfig."""
+    from integrations.autotask.services import reference
+
+    env_config = store_credentials(environment, tenant)
+    connection.check_connection(env_config)
+    reference.refresh_reference_data(env_config)
+    env_config.refresh_from_db()
+    if defaults:
+        for name, value in defaults.items():
+            setattr(env_config, name, value)
+        env_config.save()
+    return env_config

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.autotask_sim import store_credentials
+from tests.autotask_sim import SANDBOX_TICKET_DEFAULTS, connect_tenant, store_credentials
 from tests.users import make_user, restore_role_groups  # noqa: F401 - restore_role_groups: for the tests
 
 #: every browser-test user's password
@@ -76,19 +76,6 @@ def create_user(role, username=None, **extra):
     return make_user(username or ROLE_USERNAMES[role], group, password=PASSWORD, **extra)
 
 
-#: the Sandbox defaults the health and phase 6 tests choose (ids of the simulator's reference data)
-SANDBOX_DEFAULTS = {
-    "queue_id": 29700109,
-    "source_id": 71,
-    "new_ticket_status_id": 1,
-    "warning_priority_id": 2,
-    "error_priority_id": 1,
-    "note_type_id": 18,
-    "note_publish_id": 2,
-    "resolved_status_id": 5,
-}
-
-
 def store_sandbox_credentials():
     """The simulator's Sandbox username, secret and Tracking Identifier saved on the sandbox
     EnvironmentConfig, as typed on the settings page (no API call). Returns the EnvironmentConfig."""
@@ -99,18 +86,12 @@ def store_sandbox_credentials():
 
 def enable_sandbox_over_http(base_url="http://127.0.0.1:8000"):
     """The Sandbox credentials stored, Test connection and Refresh reference data (real calls to the
-    simulator the `simulator` fixture serves), SANDBOX_DEFAULTS chosen, the integration enabled.
+    simulator the `simulator` fixture serves), SANDBOX_TICKET_DEFAULTS (tests/autotask_sim.py) chosen, the integration enabled.
     Returns the EnvironmentConfig."""
     from integrations.autotask.models import AutotaskSettings
-    from integrations.autotask.services import connection, reference
+    from integrations.autotask.simulator import SANDBOX
 
-    env = store_sandbox_credentials()
-    connection.check_connection(env)
-    reference.refresh_reference_data(env)
-    env.refresh_from_db()
-    for name, value in SANDBOX_DEFAULTS.items():
-        setattr(env, name, value)
-    env.save()
+    env = connect_tenant("sandbox", SANDBOX, SANDBOX_TICKET_DEFAULTS)
     settings = AutotaskSettings.load()
     settings.enabled, settings.base_url = True, base_url
     settings.save()

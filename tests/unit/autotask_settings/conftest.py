@@ -3,10 +3,9 @@
 import pytest
 
 from integrations.autotask.models import AutotaskSettings
-from integrations.autotask.services import connection, reference
 from integrations.autotask.simulator import SANDBOX
 from runs.roles import ADMIN, OPERATOR
-from tests.autotask_sim import in_process_simulator, store_credentials
+from tests.autotask_sim import connect_tenant, in_process_simulator
 from tests.users import make_user
 
 SETTINGS_URL = "/admin/autotask/autotasksettings/1/change/"
@@ -39,11 +38,7 @@ def staff_without_permission(db):
 @pytest.fixture
 def sandbox_tested(sim, db):
     """Sandbox credentials stored, connection tested and reference data cached (integration disabled)."""
-    env_config = store_credentials("sandbox", SANDBOX)
-    connection.check_connection(env_config)
-    reference.refresh_reference_data(env_config)
-    env_config.refresh_from_db()
-    return env_config
+    return connect_tenant("sandbox", SANDBOX)
 
 
 #: valid Sandbox ticket defaults (simulator tenants.py)
