@@ -1,13 +1,7 @@
 import pytest
-from django.contrib.auth.models import Group, User
 
 from runs.roles import ADMIN, OPERATOR, VIEWER
-
-
-def _user(username, group_name, **extra):
-    user = User.objects.create_user(username=username, password="pw-" + username, **extra)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
+from tests.users import make_user as _user
 
 
 @pytest.fixture

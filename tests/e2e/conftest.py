@@ -1,16 +1,68 @@
-"""Browser fixtures: Playwright's sync API driving Debian's /usr/bin/chromium against `live_server`.
+"""The browser tests' one shared set-up: Playwright's sync API driving Debian's /usr/bin/chromium against
+pytest-django's `live_server`.
 
-Without Chromium the browser tests are skipped — except under CI (`CI=true`), where that is a failure.
-A failing test leaves a screenshot of each of its pages in `test-artifacts/<test name>.png`.
+A new browser test needs nothing of its own for the browser, users, log-in, viewports, screenshots or the
+simulator; for example::
+
+    import pytest
+    from playwright.sync_api import expect
+
+    from .support import (
+        NO_SIDEWAYS_SCROLL, VIEWPORT_IDS, VIEWPORTS, create_user, restore_role_groups, save_screenshot,
+    )
+
+    pytestmark = pytest.mark.browser
+
+    @pytest.fixture
+    def operator(transactional_db):
+        restore_role_groups()            # the live server's flush emptied the role groups
+        return create_user("operator")   # e2e-operator / PASSWORD, in the Operator group
+
+    @pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)   # 1366 px and 375 px
+    def test_run_checks(operator, logged_in_page, viewport):
+        page = logged_in_page("operator", viewport)   # logged in through the login form, at "/"
+        expect(page.get_by_role("heading", name="Run Checks")).to_be_visible()
+        save_screenshot(page, f"run-checks-{viewport['width']}")   # test-artifacts/run-checks-1366.png
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+Fixtures here:
+- `browser` (session): Chromium from /usr/bin/chromium, `--headless --no-sandbox --disable-gpu` (+ no
+  background networking). Without Chromium the browser tests are skipped, except under CI (`CI=true`, as
+  `.ci/run` sets), where that is a failure (`require_chromium`).
+- `new_page(viewport=DESKTOP)`: a page in a fresh browser context (its own cookies), base URL = the live
+  server, 10 s default timeout. When the test fails, every page it opened is saved as
+  `test-artifacts/<test name>[-n].png`.
+- `page`: `new_page()` at the desktop width.
+- `log_in(page, username, password=PASSWORD)`: through the login form (not a session shortcut).
+- `logged_in_page(who, viewport=DESKTOP)`: `new_page` + `log_in`; `who` is a role ("staff", "operator",
+  "viewer": users e2e-admin, e2e-operator, e2e-viewer, see `support.create_user`) or a username.
+- `simulator`: a fresh Autotask simulator served over HTTP on a free loopback port (`simulator.base` is
+  its URL); zone discovery points at it, so the product's real client talks to it over the network.
+- `simulator_url`: that simulator's base URL.
+
+Everything else shared (PASSWORD, DESKTOP, PHONE, VIEWPORTS, ARTIFACTS, NO_SIDEWAYS_SCROLL, users per role,
+screenshot helpers, the Sandbox set-up) is in `tests/e2e/support.py`; the names older modules import from
+here are re-exported below.
+
+Playwright's sync API runs an event loop in the test's thread; the ORM calls in the tests stay synchronous,
+so `DJANGO_ALLOW_ASYNC_UNSAFE` is set here, for every browser test, before Django sees an ORM call.
 """
 
 import os
-import re
+import threading
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are still synchronous.
+from .support import (  # noqa: F401 - re-exported for the modules that import them from here
+    ARTIFACTS,
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    ROLE_USERNAMES,
+    failure_screenshot_name,
+)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,9 +75,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
+#: Playwright's default timeout for every action and `expect`, in milliseconds
+DEFAULT_TIMEOUT_MS = 10_000
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -74,7 +125,7 @@ def new_page(browser, live_server, request):
 
     def _new_page(viewport=DESKTOP):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         pages.append(page)
@@ -84,7 +135,7 @@ def new_page(browser, live_server, request):
 
     if _failed(request.node):
         ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        name = failure_screenshot_name(request.node.name)
         for index, page in enumerate(pages):
             suffix = "" if index == 0 else f"-{index}"
             try:
@@ -102,9 +153,9 @@ def page(new_page):
 
 @pytest.fixture
 def log_in():
-    """Log in through the login form (not a session shortcut): `log_in(page, username, password)`."""
+    """Log in through the login form (not a session shortcut): `log_in(page, username, password=PASSWORD)`."""
 
-    def _log_in(page, username, password):
+    def _log_in(page, username, password=PASSWORD):
         page.goto("/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
@@ -112,3 +163,45 @@ def log_in():
         page.wait_for_url(lambda url: "/login/" not in url)
 
     return _log_in
+
+
+@pytest.fixture
+def logged_in_page(new_page, log_in):
+    """Factory: `logged_in_page("operator", PHONE)` → a new page (own cookies) logged in as that role's user
+    ("staff", "operator", "viewer"; see `support.create_user`) or as the user of that username."""
+
+    def _logged_in_page(who, viewport=DESKTOP):
+        page = new_page(viewport)
+        log_in(page, ROLE_USERNAMES.get(who, who))
+        return page
+
+    return _logged_in_page
+
+
+@pytest.fixture
+def simulator(settings):
+    """A fresh AutotaskSimulator served over HTTP in a thread (`simulator.base` is its URL). Zone discovery
+    points at it and the services use their real transport, so requests go over the loopback network."""
+    from integrations.autotask.client import clear_zone_cache
+    from integrations.autotask.services import connection
+    from integrations.autotask.simulator import AutotaskSimulator
+    from integrations.autotask.simulator.server import make_server
+
+    sim = AutotaskSimulator()
+    server = make_server(sim, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    sim.base = f"http://127.0.0.1:{server.server_port}"
+    settings.AUTOTASK_ZONE_INFO_URL = f"{sim.base}/atservicesrest/v1.0/zoneInformation"
+    connection.set_transport_factory(None)
+    clear_zone_cache()
+    yield sim
+    server.shutdown()
+    server.server_close()
+    clear_zone_cache()
+
+
+@pytest.fixture
+def simulator_url(simulator):
+    """The base URL of the simulator served over HTTP (see `simulator`)."""
+    return simulator.base

@@ -14,19 +14,14 @@ from playwright.sync_api import expect
 from integrations.autotask.models import BulkJob, BulkJobItem
 from runs.models import BackupJob
 
-from . import test_autotask_tickets as tickets_e2e
-from .conftest import PHONE
-from .test_autotask_tickets import DESKTOP_WIDE, NO_SIDEWAYS_SCROLL, PASSWORD, _our_tickets, shot
+from .support import DESKTOP, NO_SIDEWAYS_SCROLL, PHONE
+from .test_autotask_tickets import _our_tickets, failing_run, shot  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
-# the phase 4 browser test's fixtures: the simulator over HTTP, an operator and a failing run of a mapped customer
-simulator = tickets_e2e.simulator
-failing_run = tickets_e2e.failing_run
-
 
 @pytest.fixture
-def two_more_runs(failing_run):
+def two_more_runs(failing_run):  # noqa: F811
     from tests.integration.autotask_tickets.conftest import make_run
 
     job = BackupJob.objects.create(customer=failing_run.job.customer, name="Hyper-V - HV02")
@@ -34,13 +29,12 @@ def two_more_runs(failing_run):
 
 
 def test_operator_bulk_creates_tickets_and_watches_progress(
-    two_more_runs, simulator, new_page, log_in, settings
+    two_more_runs, simulator, logged_in_page, settings
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # a real queue
     settings.AUTOTASK_BULK_CONCURRENCY = 1  # one SQLite in-memory database: keep the worker in one thread
     runs = two_more_runs
-    page = new_page(DESKTOP_WIDE)
-    log_in(page, "e2e-operator", PASSWORD)
+    page = logged_in_page("operator", DESKTOP)
     page.goto("/")
     expect(page.locator("#autotask-bulk")).to_be_visible()
     for run in runs:
@@ -73,8 +67,7 @@ def test_operator_bulk_creates_tickets_and_watches_progress(
     expect(page.locator("#bulk-items tbody tr[data-state=done]")).to_have_count(2)
 
     # Re-open it from the job list, also on a phone (where the bulk bar on Run Checks fits the screen too).
-    phone = new_page(PHONE)
-    log_in(phone, "e2e-operator", PASSWORD)
+    phone = logged_in_page("operator", PHONE)
     expect(phone.locator("#autotask-bulk")).to_be_visible()
     shot(phone, "bulk-0-phone-run-checks")
     assert phone.evaluate(NO_SIDEWAYS_SCROLL)

@@ -2,109 +2,34 @@
 ticket number → re-enable with compatibility mode → link an existing ticket (created in the simulator
 first) → it shows on the run and in the run's timeline."""
 
-import os
-import threading
-from datetime import UTC, datetime
-
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
-from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.models import AutotaskSettings, CompanyMapping, EnvironmentConfig, RunTicket
-from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
-from integrations.autotask.simulator.server import make_server
-from runs.models import BackupJob, Run
-from runs.roles import ADMIN, OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
+from integrations.autotask.models import AutotaskSettings, RunTicket
 
-from .conftest import ARTIFACTS, PHONE
+from .support import (
+    DESKTOP,
+    NO_SIDEWAYS_SCROLL,
+    PHONE,
+    create_user,
+    enable_sandbox_over_http,
+    mapped_failing_run,
+    restore_role_groups,
+    step_screenshots,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-STEP_SHOTS = os.environ.get("AUTOTASK_E2E_SCREENSHOTS") == "1"
-DESKTOP_WIDE = {"width": 1366, "height": 900}
-
-
-def shot(page, name):
-    if STEP_SHOTS:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"autotask-phase6-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def simulator(settings):
-    sim = AutotaskSimulator()
-    server = make_server(sim, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.AUTOTASK_ZONE_INFO_URL = (
-        f"http://127.0.0.1:{server.server_port}/atservicesrest/v1.0/zoneInformation"
-    )
-    clear_zone_cache()
-    yield sim
-    server.shutdown()
-    server.server_close()
-    clear_zone_cache()
+shot = step_screenshots("autotask-phase6-")
 
 
 @pytest.fixture
 def world(transactional_db, simulator):
-    from integrations.autotask.services import connection, reference
-
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
-    Group.objects.get(name=ADMIN).permissions.add(Permission.objects.get(codename="manage_autotask"))
-    admin_user = User.objects.create_user("e2e-admin", password=PASSWORD, is_staff=True)
-    admin_user.groups.add(Group.objects.get(name=ADMIN))
-    operator = User.objects.create_user("e2e-operator", password=PASSWORD)
-    operator.groups.add(Group.objects.get(name=OPERATOR))
-
-    env = EnvironmentConfig.for_environment("sandbox")
-    env.username, env.secret, env.integration_code = (
-        SANDBOX.username,
-        SANDBOX.secret,
-        SANDBOX.integration_code,
-    )
-    env.save()
-    connection.check_connection(env)
-    reference.refresh_reference_data(env)
-    env.refresh_from_db()
-    for name, value in {
-        "queue_id": 29700109,
-        "source_id": 71,
-        "new_ticket_status_id": 1,
-        "warning_priority_id": 2,
-        "error_priority_id": 1,
-        "note_type_id": 18,
-        "note_publish_id": 2,
-        "resolved_status_id": 5,
-    }.items():
-        setattr(env, name, value)
-    env.save()
-    settings = AutotaskSettings.load()
-    settings.enabled, settings.base_url = True, "http://127.0.0.1:8000"
-    settings.save()
-
-    customer = Customer.objects.create(name="Hartwell Dental")
-    company = next(
-        c
-        for c in simulator.companies(SANDBOX.database_id)
-        if c["isActive"] and c["companyType"] == 1 and c["id"]
-    )
-    CompanyMapping.objects.create(
-        customer=customer,
-        environment="sandbox",
-        database_id=SANDBOX.database_id,
-        company_id=company["id"],
-        company_name=company["companyName"],
-    )
-    job = BackupJob.objects.create(customer=customer, name="Nightly image")
-    run = Run.objects.create(
-        job=job, status="error", summary="Disk full on NAS", started_at=datetime(2026, 11, 20, 22, tzinfo=UTC)
-    )
+    restore_role_groups(admin_autotask="manage_autotask")
+    create_user("staff")
+    create_user("operator")
+    env = enable_sandbox_over_http()
+    run, company = mapped_failing_run(simulator)
     return {"run": run, "company": company, "env": env}
 
 
@@ -126,12 +51,10 @@ def _create_ticket_in_autotask(env, company_id):
         return client.get("Tickets", ticket_id)
 
 
-def test_disable_manual_number_reenable_and_link(new_page, log_in, world, simulator):
+def test_disable_manual_number_reenable_and_link(logged_in_page, world, simulator):
     run = world["run"]
-    admin_page = new_page(viewport=DESKTOP_WIDE)
-    log_in(admin_page, "e2e-admin", PASSWORD)
-    operator_page = new_page(viewport=DESKTOP_WIDE)
-    log_in(operator_page, "e2e-operator", PASSWORD)
+    admin_page = logged_in_page("staff", DESKTOP)
+    operator_page = logged_in_page("operator", DESKTOP)
 
     # Enabled without compatibility mode: no manual entry on the run.
     operator_page.goto(f"/runs/{run.pk}/")
@@ -208,9 +131,8 @@ def test_disable_manual_number_reenable_and_link(new_page, log_in, world, simula
     expect(admin_page.locator("#changelist-filter")).to_contain_text("Hartwell Dental")
 
     # The run page fits a phone.
-    phone = new_page(viewport=PHONE)
-    log_in(phone, "e2e-operator", PASSWORD)
+    phone = logged_in_page("operator", PHONE)
     phone.goto(f"/runs/{run.pk}/")
     expect(phone.locator("#autotask-timeline")).to_be_visible()
     shot(phone, "4-phone")
-    assert phone.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)

@@ -2,19 +2,12 @@
 from the run page) and one with time logged (note only, from its Run Checks row). The simulator is served
 over HTTP; the ticket rows are written in the set-up (phase 4's UI creates them in the product)."""
 
-import threading
-
 import httpx
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
 from integrations.autotask.services.resolution import note_marker
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
-from integrations.autotask.simulator.server import make_server
-from runs.roles import OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
+from integrations.autotask.simulator import SANDBOX
 from tests.integration.autotask_resolution.conftest import (
     create_sim_ticket,
     enable_sandbox,
@@ -23,38 +16,17 @@ from tests.integration.autotask_resolution.conftest import (
     sandbox_company,
 )
 
-from .conftest import ARTIFACTS, PHONE
+from .support import DESKTOP, PHONE, create_user, restore_role_groups, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-DESKTOP_WIDE = {"width": 1366, "height": 900}
-
 
 @pytest.fixture
-def served_sim(settings):
-    sim = AutotaskSimulator()
-    server = make_server(sim, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings.AUTOTASK_ZONE_INFO_URL = f"{base}/atservicesrest/v1.0/zoneInformation"
-    clear_zone_cache()
-    sim.base = base
-    yield sim
-    server.shutdown()
-    server.server_close()
-    clear_zone_cache()
-
-
-@pytest.fixture
-def two_tickets(transactional_db, served_sim):
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
-    user = User.objects.create_user("e2e-operator", password=PASSWORD)
-    user.groups.add(Group.objects.get(name=OPERATOR))
+def two_tickets(transactional_db, simulator):
+    restore_role_groups()
+    create_user("operator")
     env_config = enable_sandbox()
-    company_id = sandbox_company(served_sim)["id"]
+    company_id = sandbox_company(simulator)["id"]
     tickets = {}
     for key, job in (("closed", "Nightly VM backup"), ("note_only", "File server backup")):
         run = make_run(job_name=job)
@@ -63,11 +35,11 @@ def two_tickets(transactional_db, served_sim):
     # A technician logs time on the second ticket (the simulator's control API, over HTTP).
     _run, logged = tickets["note_only"]
     response = httpx.post(
-        f"{served_sim.base}/_simulator/tenants/{SANDBOX.database_id}/tickets/{logged.ticket_id}/time-entries",
+        f"{simulator.base}/_simulator/tenants/{SANDBOX.database_id}/tickets/{logged.ticket_id}/time-entries",
         json={"hours": 0.5},
     )
     assert response.status_code == 200
-    served_sim.clear_requests()
+    simulator.clear_requests()
     return tickets
 
 
@@ -83,13 +55,11 @@ def status_of(sim, ticket):
 
 
 def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"autotask-resolution-{name}.png"), full_page=True)
+    save_screenshot(page, f"autotask-resolution-{name}")
 
 
-def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_in):
-    page = new_page(DESKTOP_WIDE)
-    log_in(page, "e2e-operator", PASSWORD)
+def test_operator_resolves_both_branches(two_tickets, simulator, logged_in_page):
+    page = logged_in_page("operator", DESKTOP)
 
     # --- no time entries: from the run page → note + closed ---------------------------------------------
     run, ticket = two_tickets["closed"]
@@ -100,7 +70,7 @@ def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_
         page.get_by_role("heading", name=f"Resolve Autotask ticket {ticket.ticket_number}")
     ).to_be_visible()
     expect(page.locator("#resolve-prediction")).to_contain_text("depends on the time entries")
-    assert served_sim.api_call_count() == 0  # the confirmation page read the database only
+    assert simulator.api_call_count() == 0  # the confirmation page read the database only
     page.get_by_label("Remark (optional)").fill("Replaced the failing disk; rerun succeeded.")
     shot(page, "confirm-desktop")
     page.get_by_role("button", name="Resolve ticket").click()
@@ -113,8 +83,8 @@ def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_
     expect(page.locator("#resolve-ticket-button")).to_have_count(0)
     expect(page.locator("#ticket-known-status")).to_contain_text("Autotask status “Complete” (5), complete")
     shot(page, "closed-desktop")
-    assert status_of(served_sim, ticket) == 5
-    (note,) = our_notes(served_sim, ticket)
+    assert status_of(simulator, ticket) == 5
+    (note,) = our_notes(simulator, ticket)
     assert note["publish"] == 2 and "Replaced the failing disk" in note["description"]
 
     # --- time logged: from the Run Checks row → note only, ticket stays open -----------------------------
@@ -134,12 +104,11 @@ def test_operator_resolves_both_branches(two_tickets, served_sim, new_page, log_
     expect(row.locator(".autotask-resolution")).to_contain_text("Note added · open (time logged)")
     expect(row.locator(".resolve-ticket")).to_have_count(0)
     shot(page, "run-checks-desktop")
-    assert status_of(served_sim, ticket) == 1
-    assert len(our_notes(served_sim, ticket)) == 1
+    assert status_of(simulator, ticket) == 1
+    assert len(our_notes(simulator, ticket)) == 1
 
     # --- the same pages on a phone ------------------------------------------------------------------------
-    phone = new_page(PHONE)
-    log_in(phone, "e2e-operator", PASSWORD)
+    phone = logged_in_page("operator", PHONE)
     phone.goto("/")
     expect(phone.locator(".autotask-resolution").first).to_be_visible()
     shot(phone, "run-checks-phone")

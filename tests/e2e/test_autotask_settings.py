@@ -1,63 +1,29 @@
 """A staff Admin configures Autotask in a real browser against the simulator served over HTTP."""
 
-import os
 import re
-import threading
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
-from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
-from integrations.autotask.simulator.server import make_server
-from runs.roles import ADMIN, ROLE_PERMISSIONS, sync_role_permissions
+from integrations.autotask.simulator import SANDBOX
 
-from .conftest import ARTIFACTS, PHONE
+from .support import PHONE, create_user, restore_role_groups, step_screenshots, store_sandbox_credentials
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
 #: set AUTOTASK_E2E_SCREENSHOTS=1 to keep a screenshot of every step in test-artifacts/
-STEP_SHOTS = os.environ.get("AUTOTASK_E2E_SCREENSHOTS") == "1"
-
-
-def shot(page, name):
-    if STEP_SHOTS:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"autotask-settings-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def simulator_url(settings):
-    """The simulator on a free loopback port, in a thread; the zone-discovery override points at it."""
-    server = make_server(AutotaskSimulator(), port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings.AUTOTASK_ZONE_INFO_URL = f"{base}/atservicesrest/v1.0/zoneInformation"
-    clear_zone_cache()
-    yield base
-    server.shutdown()
-    server.server_close()
-    clear_zone_cache()
+shot = step_screenshots("autotask-settings-")
 
 
 @pytest.fixture
 def settings_admin(transactional_db):
-    # The transactional flush empties the groups the data migrations filled: put them back.
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    Group.objects.get(name=ADMIN).permissions.add(
-        *Permission.objects.filter(content_type__app_label="autotask")
-    )
-    user = User.objects.create_user("e2e-admin", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name=ADMIN))
-    return user
+    restore_role_groups(autotask=False, admin_autotask="all")
+    return create_user("staff")
 
 
-def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator_url):
-    log_in(page, "e2e-admin", PASSWORD)
+def test_staff_admin_configures_autotask(logged_in_page, settings_admin, simulator_url):
+    page = logged_in_page("staff")
 
     # Admin index → Extensions & Integrations → Autotask: the single settings page.
     page.goto("/admin/")
@@ -151,22 +117,15 @@ def test_staff_admin_configures_autotask(page, log_in, settings_admin, simulator
     shot(page, "8-audit-log")
 
 
-def test_configured_settings_page_fits_a_phone(new_page, log_in, settings_admin, simulator_url):
+def test_configured_settings_page_fits_a_phone(logged_in_page, settings_admin, simulator_url):
     """375px wide: the connection panel (long API URL, reference counts) wraps instead of widening the page."""
     from integrations.autotask.services import connection, reference
 
-    env = EnvironmentConfig.for_environment("sandbox")
-    env.username, env.secret, env.integration_code = (
-        SANDBOX.username,
-        SANDBOX.secret,
-        SANDBOX.integration_code,
-    )
-    env.save()
+    env = store_sandbox_credentials()
     connection.check_connection(env)
     reference.refresh_reference_data(env)
 
-    page = new_page(viewport=PHONE)
-    log_in(page, "e2e-admin", PASSWORD)
+    page = logged_in_page("staff", PHONE)
     page.goto("/admin/autotask/autotasksettings/1/change/")
     expect(page.locator("#autotask-zone")).to_contain_text("ATServicesRest")
     shot(page, "7-phone")

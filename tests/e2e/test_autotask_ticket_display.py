@@ -5,13 +5,10 @@ the number, and no sideways scrolling at 375 px. Screenshots: test-artifacts/aut
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from integrations.autotask.models import AuditEvent, AutotaskTicket, RunTicket, TicketOrigin
-from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-from runs.roles import OPERATOR, ROLE_PERMISSIONS, VIEWER, sync_role_permissions
 from tests.integration.autotask_resolution.conftest import (
     create_sim_ticket,
     enable_sandbox,
@@ -20,23 +17,25 @@ from tests.integration.autotask_resolution.conftest import (
     sandbox_company,
 )
 
-from .conftest import ARTIFACTS, PHONE
-from .test_autotask_resolution import served_sim  # noqa: F401  (the simulator over HTTP)
+from .support import (
+    NO_SIDEWAYS_SCROLL,
+    VIEWPORT_IDS,
+    VIEWPORTS,
+    create_user,
+    restore_role_groups,
+    save_screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-DESKTOP_WIDE = {"width": 1366, "height": 900}
-
 
 @pytest.fixture
-def ticketed(transactional_db, served_sim):  # noqa: F811
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
-    for name, role in (("e2e-operator", OPERATOR), ("e2e-viewer", VIEWER)):
-        User.objects.create_user(name, password=PASSWORD).groups.add(Group.objects.get(name=role))
+def ticketed(transactional_db, simulator):
+    restore_role_groups()
+    for role in ("operator", "viewer"):
+        create_user(role)
     env_config = enable_sandbox()
-    company_id = sandbox_company(served_sim)["id"]
+    company_id = sandbox_company(simulator)["id"]
     runs = {}
     for key, job in (
         ("created", "Nightly VM backup of the accounting servers"),
@@ -70,21 +69,19 @@ def ticketed(transactional_db, served_sim):  # noqa: F811
         environment="sandbox",
         defaults={"database_id": env_config.database_id, "company_id": company_id, "company_name": "Mapped"},
     )
-    served_sim.clear_requests()
+    simulator.clear_requests()
     return runs
 
 
 def _no_sideways_scroll(page):
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
 
 
 @pytest.mark.parametrize("who", ["operator", "viewer"])
-@pytest.mark.parametrize("viewport", [DESKTOP_WIDE, PHONE], ids=["1366", "375"])
-def test_each_ticket_is_shown_once(ticketed, served_sim, new_page, log_in, who, viewport):  # noqa: F811
-    page = new_page(viewport)
-    log_in(page, f"e2e-{who}", PASSWORD)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_each_ticket_is_shown_once(ticketed, simulator, logged_in_page, who, viewport):
+    page = logged_in_page(who, viewport)
     width = viewport["width"]
-    ARTIFACTS.mkdir(exist_ok=True)
 
     page.goto("/")
     for run, ticket in ticketed.values():
@@ -102,7 +99,7 @@ def test_each_ticket_is_shown_once(ticketed, served_sim, new_page, log_in, who, 
     else:
         expect(resolve_buttons.first).to_be_visible()
         expect(create_buttons.first).to_be_visible()
-    page.screenshot(path=str(ARTIFACTS / f"autotask-display-run-checks-{who}-{width}.png"), full_page=True)
+    save_screenshot(page, f"autotask-display-run-checks-{who}-{width}")
     _no_sideways_scroll(page)
 
     for key, (run, ticket) in ticketed.items():
@@ -123,13 +120,13 @@ def test_each_ticket_is_shown_once(ticketed, served_sim, new_page, log_in, who, 
             expect(page.locator("#autotask-ticket-origin")).to_have_text("Created")
             resolve = page.get_by_role("link", name="Resolve ticket", exact=True)
             expect(resolve).to_have_count(1 if who == "operator" else 0)
-        page.screenshot(path=str(ARTIFACTS / f"autotask-display-run-{key}-{who}-{width}.png"), full_page=True)
+        save_screenshot(page, f"autotask-display-run-{key}-{who}-{width}")
         _no_sideways_scroll(page)
-    assert served_sim.api_call_count(exclude_zone=True) == 0
+    assert simulator.api_call_count(exclude_zone=True) == 0
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP_WIDE, PHONE], ids=["1366", "375"])
-def test_preview_offers_the_jobs_open_ticket_first(ticketed, served_sim, new_page, log_in, viewport):  # noqa: F811
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_preview_offers_the_jobs_open_ticket_first(ticketed, simulator, logged_in_page, viewport):
     from integrations.autotask.models import CompanyMapping
 
     first_run, ticket = ticketed["created"]
@@ -144,19 +141,16 @@ def test_preview_offers_the_jobs_open_ticket_first(ticketed, served_sim, new_pag
         },
     )
     run = make_run(job_name=first_run.job.name)  # the same job fails again
-    page = new_page(viewport)
-    log_in(page, "e2e-operator", PASSWORD)
+    page = logged_in_page("operator", viewport)
     page.goto(run.get_absolute_url())
     page.get_by_role("link", name="Create Autotask ticket").click()
     expect(page.locator("#choice-link")).to_be_checked()
     expect(page.locator("#open-ticket-form")).to_contain_text(ticket.ticket_number)
-    page.screenshot(
-        path=str(ARTIFACTS / f"autotask-display-storm-preview-{viewport['width']}.png"), full_page=True
-    )
+    save_screenshot(page, f"autotask-display-storm-preview-{viewport['width']}")
     _no_sideways_scroll(page)
-    assert served_sim.api_call_count(exclude_zone=True) == 0
+    assert simulator.api_call_count(exclude_zone=True) == 0
     page.get_by_role("button", name="Continue").click()
     expect(page.locator(".alert-success")).to_contain_text(f"Added the run to ticket {ticket.ticket_number}")
     expect(page.locator("#autotask-ticket-shared")).to_contain_text("1 other run")
     assert RunTicket.objects.get(run=run).ticket_id == ticket.pk
-    assert [(r.method, r.entity) for r in served_sim.requests if r.authenticated] == [("POST", "TicketNotes")]
+    assert [(r.method, r.entity) for r in simulator.requests if r.authenticated] == [("POST", "TicketNotes")]

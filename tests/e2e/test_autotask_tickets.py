@@ -5,63 +5,39 @@ second tab submitting again is told "already has ticket T…" and no second tick
 Set AUTOTASK_E2E_SCREENSHOTS=1 to keep desktop (1366 px) and phone (375 px) screenshots in test-artifacts/.
 """
 
-import os
 import re
-import threading
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
 from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-from integrations.autotask.services import connection, tickets
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
-from integrations.autotask.simulator.server import make_server
+from integrations.autotask.services import tickets
+from integrations.autotask.simulator import SANDBOX
 from runs.models import BackupJob
-from runs.roles import OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
 from tests.integration.autotask_tickets.conftest import configure_integration, make_run, map_customer
 
-from .conftest import ARTIFACTS, PHONE
+from .conftest import simulator  # noqa: F401 - importable from here, as the bulk browser tests did
+from .support import (
+    DESKTOP,
+    NO_SIDEWAYS_SCROLL,
+    PASSWORD,  # noqa: F401 - see DESKTOP_WIDE
+    PHONE,
+    create_user,
+    restore_role_groups,
+    step_screenshots,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-DESKTOP_WIDE = {"width": 1366, "height": 900}
-STEP_SHOTS = os.environ.get("AUTOTASK_E2E_SCREENSHOTS") == "1"
-NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-
-def shot(page, name):
-    if STEP_SHOTS:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"autotask-tickets-{name}.png"), full_page=True)
+shot = step_screenshots("autotask-tickets-")
+#: like PASSWORD, `simulator` and `shot`: imported from here by browser tests written before the shared set-up
+DESKTOP_WIDE = DESKTOP
 
 
 @pytest.fixture
-def simulator(settings):
-    sim = AutotaskSimulator()
-    server = make_server(sim, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.AUTOTASK_ZONE_INFO_URL = (
-        f"http://127.0.0.1:{server.server_port}/atservicesrest/v1.0/zoneInformation"
-    )
-    connection.set_transport_factory(None)
-    clear_zone_cache()
-    yield sim
-    server.shutdown()
-    server.server_close()
-    clear_zone_cache()
-
-
-@pytest.fixture
-def failing_run(transactional_db, simulator, live_server):
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
-    user = User.objects.create_user("e2e-operator", password=PASSWORD)
-    user.groups.add(Group.objects.get(name=OPERATOR))
+def failing_run(transactional_db, simulator, live_server):  # noqa: F811
+    restore_role_groups()
+    create_user("operator")
     env_config = configure_integration(base_url=live_server.url)
     customer = Customer.objects.create(name="Northwind Dental Group")
     map_customer(customer, env_config)
@@ -77,10 +53,9 @@ def _our_tickets(sim):
     return [t for t in sim.tickets(SANDBOX.database_id) if (t["externalID"] or "").startswith("BC-")]
 
 
-def test_operator_creates_exactly_one_ticket(failing_run, simulator, new_page, log_in):
+def test_operator_creates_exactly_one_ticket(failing_run, simulator, logged_in_page):  # noqa: F811
     run = failing_run
-    page = new_page(DESKTOP_WIDE)
-    log_in(page, "e2e-operator", PASSWORD)
+    page = logged_in_page("operator", DESKTOP)
 
     # A second tab opens the preview now and is left alone (it goes stale).
     stale = page.context.new_page()
@@ -88,8 +63,7 @@ def test_operator_creates_exactly_one_ticket(failing_run, simulator, new_page, l
     expect(stale.get_by_role("button", name="Create ticket in Autotask")).to_be_visible()
 
     # On a phone the preview fits the screen too.
-    phone = new_page(PHONE)
-    log_in(phone, "e2e-operator", PASSWORD)
+    phone = logged_in_page("operator", PHONE)
     phone.goto(f"/autotask/runs/{run.pk}/ticket/")
     expect(phone.get_by_role("button", name="Create ticket in Autotask")).to_be_visible()
     shot(phone, "0-phone-preview")

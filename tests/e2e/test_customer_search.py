@@ -4,27 +4,22 @@ keyboard), the list is filtered; the filter survives paging; no sideways scroll 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import expect
 
 from customers.models import Customer
 from runs.models import BackupJob, Run
-from runs.roles import ROLE_PERMISSIONS, VIEWER, sync_role_permissions
 
-from .conftest import ARTIFACTS, PHONE
+from .support import DESKTOP, NO_SIDEWAYS_SCROLL, PHONE, create_user, restore_role_groups, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-NO_SIDEWAYS_SCROLL = """() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"""
 
 
 @pytest.fixture
 def customers(transactional_db):
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    user = User.objects.create_user("e2e-viewer", password=PASSWORD)
-    user.groups.add(Group.objects.get(name=VIEWER))
+    restore_role_groups(autotask=False)
+    create_user("viewer")
     Customer.objects.bulk_create(Customer(name=f"Quiet Customer {i:03d}") for i in range(300))
     made = {}
     for index, name in enumerate(["Harbor Logistics B.V.", "Harbour Dental", "Northwind <Dental> & Co"]):
@@ -46,9 +41,8 @@ def summaries(page):
     return set(page.locator("table.run-table tbody td.summary-cell").all_inner_texts())
 
 
-def test_type_pick_and_filter(customers, new_page, log_in):
-    page = new_page(viewport={"width": 1366, "height": 900})
-    log_in(page, "e2e-viewer", PASSWORD)
+def test_type_pick_and_filter(customers, logged_in_page):
+    page = logged_in_page("viewer", DESKTOP)
     expect(page.get_by_role("heading", name="Run Checks")).to_be_visible()
     assert page.locator("select[name=customer]").count() == 0
     assert page.locator("option").count() == 4  # the status filter only
@@ -60,8 +54,7 @@ def test_type_pick_and_filter(customers, new_page, log_in):
     expect(options).to_have_count(2)
     expect(search).to_have_attribute("aria-expanded", "true")
     assert options.all_inner_texts() == ["Harbor Logistics B.V.", "Harbour Dental"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "customer-search-desktop-open.png"))
+    save_screenshot(page, "customer-search-desktop-open", full_page=False)
 
     # keyboard: ↓ ↓ Enter picks the second suggestion and filters
     search.press("ArrowDown")
@@ -99,19 +92,17 @@ def test_type_pick_and_filter(customers, new_page, log_in):
     page.locator("#group-toggle").click()
     page.wait_for_url(lambda url: "group=job" in url and "customer_name=harb" in url)
     assert page.locator("table.group-table tbody tr").count() == 2
-    page.screenshot(path=str(ARTIFACTS / "customer-search-desktop.png"), full_page=True)
+    save_screenshot(page, "customer-search-desktop")
 
 
-def test_phone_has_no_sideways_scroll(customers, new_page, log_in):
-    page = new_page(viewport=PHONE)
-    log_in(page, "e2e-viewer", PASSWORD)
+def test_phone_has_no_sideways_scroll(customers, logged_in_page):
+    page = logged_in_page("viewer", PHONE)
     page.goto("/")
     search = page.get_by_role("combobox", name="Customer")
     search.click()
     search.press_sequentially("harb")
     expect(suggestions(page).get_by_role("option")).to_have_count(2)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "customer-search-phone.png"), full_page=False)
+    save_screenshot(page, "customer-search-phone", full_page=False)
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     suggestions(page).get_by_role("option", name="Harbor Logistics B.V.").click()
     page.wait_for_url(lambda url: "customer=" in url)

@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -16,39 +15,30 @@ from customers.models import Customer
 from integrations.autotask.models import EnvironmentConfig
 from integrations.autotask.simulator import SANDBOX
 from runs.models import BackupJob, IngestToken, Run
-from runs.roles import ADMIN, OPERATOR, ROLE_PERMISSIONS, VIEWER, sync_role_permissions
 
-from .conftest import ARTIFACTS, PHONE
-from .test_autotask_settings import simulator_url  # noqa: F401 - fixture
-from .test_operator_flow import HAS_NO_HORIZONTAL_OVERFLOW
+from .support import (
+    DESKTOP,
+    HAS_NO_HORIZONTAL_OVERFLOW,
+    VIEWPORT_IDS,
+    VIEWPORTS,
+    create_user,
+    restore_role_groups,
+    save_screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-DESKTOP = {"width": 1366, "height": 900}
-SHOTS = ARTIFACTS / "issue13"
 LONG_CUSTOMER = "Customer" + "C" * 190
 LONG_JOB = "Job" + "J" * 197  # 200 characters, no space to break at
 
 
 def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    width = page.viewport_size["width"]
-    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-
-
-def _user(username, group, **extra):
-    user = User.objects.create_user(username, password=PASSWORD, **extra)
-    user.groups.add(Group.objects.get(name=group))
-    return user
+    save_screenshot(page, f"{name}-{page.viewport_size['width']}", folder="issue13")
 
 
 @pytest.fixture
 def queue_data(transactional_db):
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    Group.objects.get(name=ADMIN).permissions.add(
-        *Permission.objects.filter(content_type__app_label="autotask")
-    )
+    restore_role_groups(autotask=False, admin_autotask="all")
     now = timezone.now().replace(microsecond=0)
     long_customer = Customer.objects.create(name=LONG_CUSTOMER)
     acme = Customer.objects.create(name="Acme")
@@ -74,9 +64,9 @@ def queue_data(transactional_db):
     return {
         "runs": runs,
         "nightly": nightly,
-        "operator": _user("e2e-operator", OPERATOR),
-        "viewer": _user("e2e-viewer", VIEWER),
-        "admin": _user("e2e-admin", ADMIN, is_staff=True),
+        "operator": create_user("operator"),
+        "viewer": create_user("viewer"),
+        "admin": create_user("staff"),
     }
 
 
@@ -84,10 +74,9 @@ def _assert_fits(page, what):
     assert page.evaluate(HAS_NO_HORIZONTAL_OVERFLOW), f"{what} overflows horizontally"
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
-def test_long_names_never_push_columns_off_screen(queue_data, new_page, log_in, viewport):
-    page = new_page(viewport=viewport)
-    log_in(page, "e2e-operator", PASSWORD)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_long_names_never_push_columns_off_screen(queue_data, logged_in_page, viewport):
+    page = logged_in_page("operator", viewport)
     width = viewport["width"]
     _assert_fits(page, "Run Checks")
     row = page.locator("table.run-table tbody tr", has_text="JJJJ").first
@@ -116,10 +105,9 @@ def test_long_names_never_push_columns_off_screen(queue_data, new_page, log_in, 
         shot(page, f"{name}-long-names-operator")
 
 
-def test_run_checks_work_queue(queue_data, new_page, log_in):
+def test_run_checks_work_queue(queue_data, logged_in_page):
     runs = queue_data["runs"]
-    page = new_page(viewport=DESKTOP)
-    log_in(page, "e2e-operator", PASSWORD)
+    page = logged_in_page("operator", DESKTOP)
 
     # sort by status: errors first, the header says so
     page.locator("th").get_by_role("link", name="Status").click()
@@ -169,9 +157,8 @@ def test_run_checks_work_queue(queue_data, new_page, log_in):
     assert Run.objects.needing_review().count() == 2  # Files' error and warning
 
 
-def test_filter_row_stays_aligned_with_a_field_error(queue_data, new_page, log_in):
-    page = new_page(viewport=DESKTOP)
-    log_in(page, "e2e-operator", PASSWORD)
+def test_filter_row_stays_aligned_with_a_field_error(queue_data, logged_in_page):
+    page = logged_in_page("operator", DESKTOP)
     page.goto("/?date_from=2025-03-10&date_to=2025-03-01")
     expect(page.locator(".run-filters .invalid-feedback")).to_contain_text("before the start date")
     tops = {
@@ -184,10 +171,9 @@ def test_filter_row_stays_aligned_with_a_field_error(queue_data, new_page, log_i
     shot(page, "run-checks-filter-error-operator")
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
-def test_viewer_and_admin_pages(queue_data, new_page, log_in, viewport):
-    viewer = new_page(viewport=viewport)
-    log_in(viewer, "e2e-viewer", PASSWORD)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_viewer_and_admin_pages(queue_data, logged_in_page, viewport):
+    viewer = logged_in_page("viewer", viewport)
     for path, name in (
         ("/", "run-checks"),
         ("/?group=job", "run-checks-grouped"),
@@ -202,8 +188,7 @@ def test_viewer_and_admin_pages(queue_data, new_page, log_in, viewport):
     expect(viewer.get_by_role("link", name="Run Checks (same filters)")).to_be_visible()
     shot(viewer, "run-detail-viewer")
 
-    admin = new_page(viewport=viewport)
-    log_in(admin, "e2e-admin", PASSWORD)
+    admin = logged_in_page("staff", viewport)
     admin.goto("/customers/")
     for link in admin.locator(".to-review-link").all():  # fully on screen, not clipped by the cell
         box = link.bounding_box()
@@ -223,10 +208,9 @@ def test_viewer_and_admin_pages(queue_data, new_page, log_in, viewport):
     assert IngestToken.objects.count() == 1
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
-def test_autotask_settings_page(queue_data, new_page, log_in, simulator_url, viewport):  # noqa: F811
-    page = new_page(viewport=viewport)
-    log_in(page, "e2e-admin", PASSWORD)
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=VIEWPORT_IDS)
+def test_autotask_settings_page(queue_data, logged_in_page, simulator_url, viewport):
+    page = logged_in_page("staff", viewport)
     page.goto("/admin/autotask/autotasksettings/1/change/")
     # nothing stored: no "Clear stored …" boxes; the buttons sit right under the credentials
     expect(page.get_by_label("Clear stored secret")).to_have_count(0)

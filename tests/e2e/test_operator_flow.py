@@ -3,45 +3,32 @@
 import io
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from runs.models import ATTENTION_STATUSES, Run
-from runs.roles import OPERATOR, ROLE_PERMISSIONS, VIEWER, sync_role_permissions
 
-from .conftest import ARTIFACTS, PHONE
+from .support import HAS_NO_HORIZONTAL_OVERFLOW, PHONE, create_user, restore_role_groups, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e-Pass-1234"
-HAS_NO_HORIZONTAL_OVERFLOW = """() => {
-    const root = document.documentElement;
-    return root.scrollWidth <= root.clientWidth && document.body.scrollWidth <= root.clientWidth;
-}"""
 # Tables must not hide columns behind a sideways scroll either (on phones their rows stack as cards).
 TABLES_THAT_SCROLL_SIDEWAYS = """() => [...document.querySelectorAll(".table-responsive")]
     .filter((box) => box.scrollWidth > box.clientWidth + 1)
     .map((box) => box.querySelector("table")?.className || "?")"""
 
 
-def _user(username, group):
-    user = User.objects.create_user(username, password=PASSWORD)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def demo(transactional_db):
     # The live server needs a transactional database, whose flush between tests also empties the groups
     # that the roles data migration created: put them back.
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
+    restore_role_groups(autotask=False)
     call_command("seed_demo", customers=3, days=5, no_users=True, stdout=io.StringIO())
     needs_review = Run.objects.filter(status__in=ATTENTION_STATUSES, reviewed_at__isnull=True)
     assert needs_review.exists(), "the demo seed should leave unreviewed failing runs"
     return {
-        "operator": _user("e2e-operator", OPERATOR),
-        "viewer": _user("e2e-viewer", VIEWER),
+        "operator": create_user("operator"),
+        "viewer": create_user("viewer"),
         "needs_review": needs_review,
     }
 
@@ -50,10 +37,9 @@ def _csrf_token(page):
     return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
 
 
-def test_operator_saves_ticket_number_and_viewer_cannot(demo, new_page, log_in):
+def test_operator_saves_ticket_number_and_viewer_cannot(demo, logged_in_page):
     # --- the operator sees the failing runs on Run Checks -------------------------------------------------
-    page = new_page()
-    log_in(page, "e2e-operator", PASSWORD)
+    page = logged_in_page("operator")
     expect(page.get_by_role("heading", name="Run Checks")).to_be_visible()
     rows = page.locator("table.run-table tbody tr")
     expected_rows = min(demo["needs_review"].count(), 50)
@@ -78,8 +64,7 @@ def test_operator_saves_ticket_number_and_viewer_cannot(demo, new_page, log_in):
     assert newest.manual_ticket_number == "T20250310.0042"
 
     # --- a viewer sees the run but no edit control, and a forged POST is refused ----------------------------
-    viewer_page = new_page()
-    log_in(viewer_page, "e2e-viewer", PASSWORD)
+    viewer_page = logged_in_page("viewer")
     expect(viewer_page.locator("table.run-table tbody tr")).to_have_count(expected_rows)
     expect(viewer_page.locator('input[name="runs"]')).to_have_count(0)
     expect(viewer_page.get_by_role("button", name="Mark reviewed")).to_have_count(0)
@@ -114,8 +99,8 @@ def test_operator_saves_ticket_number_and_viewer_cannot(demo, new_page, log_in):
     assert newest.manual_ticket_number == "T-OPERATOR"
 
 
-def test_operator_marks_runs_reviewed_from_run_checks(demo, page, log_in):
-    log_in(page, "e2e-operator", PASSWORD)
+def test_operator_marks_runs_reviewed_from_run_checks(demo, logged_in_page):
+    page = logged_in_page("operator")
     before = demo["needs_review"].count()
     checkboxes = page.locator('table.run-table tbody input[name="runs"]')
     checkboxes.nth(0).check()
@@ -128,12 +113,10 @@ def test_operator_marks_runs_reviewed_from_run_checks(demo, page, log_in):
     assert Run.objects.filter(reviewed_by=demo["operator"]).count() == marked
 
 
-def test_run_checks_fits_a_phone_screen(demo, new_page, log_in):
-    page = new_page(viewport=PHONE)
-    log_in(page, "e2e-operator", PASSWORD)
+def test_run_checks_fits_a_phone_screen(demo, logged_in_page):
+    page = logged_in_page("operator", PHONE)
     expect(page.get_by_role("heading", name="Run Checks")).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "run-checks-375.png"), full_page=True)
+    save_screenshot(page, "run-checks-375")
     assert page.evaluate(HAS_NO_HORIZONTAL_OVERFLOW), "Run Checks overflows horizontally at 375px"
     # filters stack: each filter field spans the full width of the page
     customer_select = page.get_by_label("Customer").bounding_box()
@@ -153,9 +136,8 @@ def test_run_checks_fits_a_phone_screen(demo, new_page, log_in):
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
-def test_every_page_renders_without_horizontal_overflow(demo, new_page, log_in, viewport):
-    page = new_page(viewport=viewport)
-    log_in(page, "e2e-operator", PASSWORD)
+def test_every_page_renders_without_horizontal_overflow(demo, logged_in_page, viewport):
+    page = logged_in_page("operator", viewport)
     run = demo["needs_review"].select_related("job").first()
     pages = {
         "run-checks": "/",
@@ -164,21 +146,19 @@ def test_every_page_renders_without_horizontal_overflow(demo, new_page, log_in, 
         "customer-list": "/customers/",
         "customer-detail": f"/customers/{run.job.customer_id}/",
     }
-    shots = ARTIFACTS / "pages"
-    shots.mkdir(parents=True, exist_ok=True)
     overflowing = []
     for name, path in pages.items():
         response = page.goto(path)
         assert response.status == 200, path
-        page.screenshot(path=str(shots / f"{name}-{viewport['width']}.png"), full_page=True)
+        save_screenshot(page, f"{name}-{viewport['width']}", folder="pages")
         if not page.evaluate(HAS_NO_HORIZONTAL_OVERFLOW):
             overflowing.append(name)
         overflowing.extend(f"{name}: {table}" for table in page.evaluate(TABLES_THAT_SCROLL_SIDEWAYS))
     assert overflowing == []
 
 
-def test_status_strip_shows_a_symbol_as_well_as_a_colour(demo, page, log_in):
-    log_in(page, "e2e-operator", PASSWORD)
+def test_status_strip_shows_a_symbol_as_well_as_a_colour(demo, logged_in_page):
+    page = logged_in_page("operator")
     run = demo["needs_review"].first()
     page.goto(f"/jobs/{run.job_id}/")
     symbols = page.evaluate(

@@ -3,30 +3,19 @@
 import io
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-from runs.roles import ADMIN, OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
-
-from .conftest import PHONE
+from .support import PHONE, create_user, restore_role_groups
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "e2e-Pass-1234"
 
 
 @pytest.fixture
 def users(transactional_db):
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
+    restore_role_groups()
     call_command("seed_demo", customers=2, days=3, no_users=True, stdout=io.StringIO())
-    operator = User.objects.create_user("csp-operator", password=PASSWORD)
-    operator.groups.add(Group.objects.get(name=OPERATOR))
-    admin = User.objects.create_user("csp-admin", password=PASSWORD, is_staff=True, is_superuser=True)
-    admin.groups.add(Group.objects.get(name=ADMIN))
-    return operator, admin
+    return create_user("operator"), create_user("staff", is_superuser=True)
 
 
 def watch_csp(page):
@@ -40,7 +29,7 @@ def watch_csp(page):
 def test_pages_raise_no_csp_violation_and_select_all_works(users, new_page, log_in):
     page = new_page()
     violations = watch_csp(page)
-    log_in(page, "csp-operator", PASSWORD)
+    log_in(page, "e2e-operator")
     boxes = page.locator('#review-form input[name="runs"]')
     expect(boxes.first).to_be_visible()
     page.locator("#select-all").check()
@@ -53,7 +42,7 @@ def test_pages_raise_no_csp_violation_and_select_all_works(users, new_page, log_
 def test_admin_pages_raise_no_csp_violation(users, new_page, log_in):
     page = new_page(viewport=PHONE)
     violations = watch_csp(page)
-    log_in(page, "csp-admin", PASSWORD)
+    log_in(page, "e2e-admin")
     for url in [
         "/admin/",
         "/admin/runs/run/",

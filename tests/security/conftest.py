@@ -1,9 +1,9 @@
 """Fixtures for the security and reliability suites (issue 12): users of every role, the simulator."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from runs.roles import ADMIN, OPERATOR, VIEWER
+from tests import users
 from tests.unit.autotask_settings.conftest import (  # noqa: F401 - fixtures re-used here
     admin_client,
     admin_user,
@@ -16,10 +16,7 @@ PASSWORD = "Correct-Horse-Battery-9"
 
 
 def make_user(username, group=None, **extra):
-    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
+    return users.make_user(username, group, password=PASSWORD, **extra)
 
 
 @pytest.fixture

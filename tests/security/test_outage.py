@@ -26,6 +26,7 @@ from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from integrations.autotask.simulator.server import make_server
 from runs.models import BackupJob, IngestToken, Run
 from runs.roles import OPERATOR
+from tests.autotask_sim import store_credentials
 from tests.security.conftest import PASSWORD, make_user
 from tests.security.test_permission_matrix import PATTERNS, concrete_path
 from tests.unit.autotask_settings.conftest import SANDBOX_DEFAULTS, SETTINGS_URL, TEST_URL, form_data
@@ -132,13 +133,7 @@ def configure_enabled(settings):
     healthy = SlowAutotask()
     try:
         use_network(settings, healthy.zone_url)
-        env = EnvironmentConfig.for_environment("sandbox")
-        env.username, env.secret, env.integration_code = (
-            SANDBOX.username,
-            SANDBOX.secret,
-            SANDBOX.integration_code,
-        )
-        env.save()
+        env = store_credentials("sandbox", SANDBOX)
         connection.check_connection(env)
         reference.refresh_reference_data(env)
         env.refresh_from_db()
@@ -229,16 +224,10 @@ def test_concurrent_writes_succeed_while_a_save_waits_on_a_slow_autotask(setting
 
     # A transactional test's database was flushed by earlier ones: put the role groups back.
     sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    env = EnvironmentConfig.for_environment("sandbox")
     slow = SlowAutotask()
     try:
         use_network(settings, slow.zone_url, timeout=30.0)
-        env.username, env.secret, env.integration_code = (
-            SANDBOX.username,
-            SANDBOX.secret,
-            SANDBOX.integration_code,
-        )
-        env.save()
+        env = store_credentials("sandbox", SANDBOX)
         connection.check_connection(env)
         reference.refresh_reference_data(env)
         clear_zone_cache()  # the enabling save must go to the (held) server for zone discovery too

@@ -1,6 +1,6 @@
 """Bulk actions (issue 14) against the in-process simulator, through the real client and services.
 
-The phase 4 fixtures (`sim`, `env_config`, `customer`, `job`, `mapping`) come from the ticket tests.
+The phase 4 fixtures `sim` and `env_config` come from the ticket tests.
 Bulk tests run the task with `AUTOTASK_BULK_CONCURRENCY = 1` on the test's own connection unless they
 use a transactional database (the pool threads need to see committed rows).
 """
@@ -8,36 +8,18 @@ use a transactional database (the pool threads need to see committed rows).
 import pytest
 
 from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.services import connection
-from integrations.autotask.simulator import AutotaskSimulator
 from runs.models import BackupJob
-from tests.integration.autotask_tickets.conftest import (
+from tests.integration.autotask_tickets.conftest import (  # noqa: F401 - env_config, sim: fixtures
     configure_integration,
-    install_simulator,
+    env_config,
     make_run,
     map_customer,
+    sim,
     sim_tickets,
 )
+from tests.users import make_user, restore_role_groups
 
 __all__ = ["configure_integration", "make_run", "map_customer", "sim_tickets"]
-
-
-@pytest.fixture
-def sim(settings):
-    """A fresh simulator; every client built by the services talks to it in-process."""
-    simulator = AutotaskSimulator()
-    install_simulator(simulator, settings)
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
-
-
-@pytest.fixture
-def env_config(sim, db):
-    env_config = configure_integration()
-    sim.clear_requests()
-    return env_config
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +27,7 @@ def _sequential(settings):
     settings.AUTOTASK_BULK_CONCURRENCY = 1
 
 
-def make_jobs(env_config, count, runs_per_job=1, status="error", mapped=True):
+def make_jobs(env_config, count, runs_per_job=1, status="error", mapped=True):  # noqa: F811
     """`count` backup jobs of one new customer (mapped to the Sandbox company 1174 unless told — at most
     one mapped customer per test) with `runs_per_job` runs each; returns the runs in creation order."""
     runs = []
@@ -95,24 +77,17 @@ def race_db(transactional_db, tmp_path):
 
 
 @pytest.fixture
-def race_env(sim, race_db, settings):
+def race_env(sim, race_db, settings):  # noqa: F811
     """The integration configured on the race database; three pool threads per bulk job."""
     settings.AUTOTASK_BULK_CONCURRENCY = 3
-    env_config = configure_integration()
+    race_config = configure_integration()
     sim.clear_requests()
-    return env_config
+    return race_config
 
 
 @pytest.fixture
 def race_operator(race_db):
-    from django.contrib.auth.models import Group, Permission, User
+    from runs.roles import OPERATOR
 
-    from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-    from runs.roles import OPERATOR, ROLE_PERMISSIONS, sync_role_permissions
-
-    # a flushed transactional database (PostgreSQL) has lost the groups the migrations made
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
-    user = User.objects.create_user("bulk-op", password="pw")
-    user.groups.add(Group.objects.get(name=OPERATOR))
-    return user
+    restore_role_groups()  # a flushed transactional database (PostgreSQL) has lost the groups
+    return make_user("bulk-op", OPERATOR)

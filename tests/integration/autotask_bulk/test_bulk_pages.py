@@ -4,7 +4,6 @@ list: who sees what, zero API calls and a constant number of queries."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils import timezone
 from integrations.autotask.models import AutotaskSettings, BulkItemState, BulkJob, BulkJobItem, PacingState
 from integrations.autotask.services import budget, bulk
 from runs.roles import OPERATOR
+from tests.users import make_user
 
 from .conftest import make_jobs
 
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _operator(name="op2"):
-    user = User.objects.create_user(name, password="pw")
-    user.groups.add(Group.objects.get(name=OPERATOR))
-    return user
+    return make_user(name, OPERATOR)
 
 
 def test_run_checks_shows_the_bulk_buttons_only_while_active(sim, env_config, operator_client):

@@ -1,7 +1,6 @@
 """start_bulk_action + run_bulk_job: each action end to end through the task and the simulator."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from integrations.autotask.models import (
     AuditEvent,
@@ -14,6 +13,7 @@ from integrations.autotask.models import (
 from integrations.autotask.services import ActionRefused
 from integrations.autotask.services.bulk import MAX_BULK_RUNS, job_counts, start_bulk_action
 from runs.roles import VIEWER
+from tests.users import make_user
 
 from .conftest import make_jobs, make_run, sim_tickets, tickets_by_external_id
 
@@ -197,8 +197,7 @@ def test_disabled_integration_refuses_with_zero_requests(sim, env_config, operat
 
 def test_user_without_permission_is_refused_with_zero_requests(sim, env_config):
     runs = make_jobs(env_config, 1)
-    viewer = User.objects.create_user("v", password="pw")
-    viewer.groups.add(Group.objects.get(name=VIEWER))
+    viewer = make_user("v", VIEWER)
     sim.clear_requests()
     for action in ("create", "resolve", "link"):
         with pytest.raises(ActionRefused) as refused:

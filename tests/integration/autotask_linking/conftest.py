@@ -3,42 +3,23 @@ runs, and the seeded Sandbox tickets (7700/7701 Complete, 7702–7705 open)."""
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.models import AutotaskSettings, CompanyMapping, EnvironmentConfig
-from integrations.autotask.services import connection, reference
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from integrations.autotask.models import AutotaskSettings, CompanyMapping
+from integrations.autotask.simulator import SANDBOX
 from runs.models import BackupJob, Run
+from tests.autotask_sim import SANDBOX_TICKET_DEFAULTS, connect_tenant, in_process_simulator
 
-OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 T0 = datetime(2026, 11, 1, 22, 0, tzinfo=UTC)
 
-#: valid Sandbox ticket defaults (simulator tenants.py)
-SANDBOX_DEFAULTS = {
-    "queue_id": 29700109,
-    "source_id": 71,
-    "new_ticket_status_id": 1,
-    "warning_priority_id": 2,
-    "error_priority_id": 1,
-    "ticket_type_id": 5,
-    "note_type_id": 18,
-    "note_publish_id": 2,
-    "resolved_status_id": 5,
-}
+#: valid Sandbox ticket defaults (simulator tenants.py), with a ticket type
+SANDBOX_DEFAULTS = {**SANDBOX_TICKET_DEFAULTS, "ticket_type_id": 5}
 
 
 @pytest.fixture
 def sim(settings):
-    simulator = AutotaskSimulator()
-    clear_zone_cache()
-    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
-    connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator), sleep=lambda s: None)
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
+    yield from in_process_simulator(settings)
 
 
 def api_calls(sim):
@@ -49,17 +30,7 @@ def api_calls(sim):
 @pytest.fixture
 def active(sim, db):
     """Sandbox configured, tested, reference data cached, enabled, compatibility mode on; request log empty."""
-    env_config = EnvironmentConfig.for_environment("sandbox")
-    env_config.username = SANDBOX.username
-    env_config.secret = SANDBOX.secret
-    env_config.integration_code = SANDBOX.integration_code
-    env_config.save()
-    connection.check_connection(env_config)
-    reference.refresh_reference_data(env_config)
-    env_config.refresh_from_db()
-    for name, value in SANDBOX_DEFAULTS.items():
-        setattr(env_config, name, value)
-    env_config.save()
+    connect_tenant("sandbox", SANDBOX, SANDBOX_DEFAULTS)
     settings = AutotaskSettings.load()
     settings.enabled = True
     settings.compatibility_mode = True

@@ -2,17 +2,16 @@
 
 import httpx
 import pytest
-from django.contrib.auth.models import Group, User
 from django.db import connection as db_connection
 
 from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
+from integrations.autotask.models import AutotaskSettings
 from integrations.autotask.services import connection
 from integrations.autotask.simulator import PRODUCTION, SANDBOX, AutotaskSimulator
 from runs.roles import ADMIN, OPERATOR
+from tests.autotask_sim import in_process_simulator, store_credentials
+from tests.users import make_user
 
-OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 SANDBOX_DB = SANDBOX.database_id
 PRODUCTION_DB = PRODUCTION.database_id
 
@@ -33,22 +32,13 @@ class RecordingTransport(httpx.WSGITransport):
 def sim(settings):
     simulator = AutotaskSimulator()
     simulator.in_transaction = []  # one bool per request the client sent
-    clear_zone_cache()
-    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
-    connection.set_transport_factory(
-        lambda: RecordingTransport(simulator, simulator.in_transaction), sleep=lambda seconds: None
+    yield from in_process_simulator(
+        settings, simulator, transport=lambda app: RecordingTransport(app, simulator.in_transaction)
     )
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
 
 
 def configure(environment, tenant, *, test=True):
-    env_config = EnvironmentConfig.for_environment(environment)
-    env_config.username = tenant.username
-    env_config.secret = tenant.secret
-    env_config.integration_code = tenant.integration_code
-    env_config.save()
+    env_config = store_credentials(environment, tenant)
     if test:
         connection.check_connection(env_config)
         env_config.refresh_from_db()
@@ -103,9 +93,7 @@ def sandbox_company(sim, index=0, active=True):
 
 @pytest.fixture
 def mapping_admin(db):
-    user = User.objects.create_user(username="map-admin", password="pw-map-admin", is_staff=True)
-    user.groups.add(Group.objects.get(name=ADMIN))
-    return user
+    return make_user("map-admin", ADMIN, is_staff=True)
 
 
 @pytest.fixture
@@ -117,6 +105,4 @@ def mapping_admin_client(client, mapping_admin):
 @pytest.fixture
 def staff_operator(db):
     """Staff, but an Operator: no autotask.map_company permission."""
-    user = User.objects.create_user(username="staff-op", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=OPERATOR))
-    return user
+    return make_user("staff-op", OPERATOR, is_staff=True)

@@ -15,6 +15,7 @@ from integrations.autotask.services import configuration, connection, reference
 from integrations.autotask.simulator import SANDBOX
 from runs.models import BackupJob, Run
 from tests.integration.autotask_services.conftest import configure, sim  # noqa: F401 - fixture
+from tests.users import restore_role_groups
 
 _keys = itertools.count(1)
 
@@ -148,10 +149,4 @@ def writes(simulator):
 @pytest.fixture
 def roles(db):
     """The role groups again: a transactional test's flush empties what the data migrations created."""
-    from django.contrib.auth.models import Group, Permission
-
-    from integrations.autotask.roles import ROLE_AUTOTASK_PERMISSIONS
-    from runs.roles import ROLE_PERMISSIONS, sync_role_permissions
-
-    sync_role_permissions(Group, Permission, ROLE_PERMISSIONS)
-    sync_role_permissions(Group, Permission, ROLE_AUTOTASK_PERMISSIONS)
+    restore_role_groups()

@@ -11,15 +11,14 @@ from django.core.checks import Error
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from integrations.autotask.client import clear_zone_cache
 from integrations.autotask.models import AutotaskSettings
 from integrations.autotask.schedules import check_schedule_settings, register_schedules
-from integrations.autotask.services import budget, connection
+from integrations.autotask.services import budget
 from integrations.autotask.services import mapping as mapping_service
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from tests.autotask_sim import in_process_simulator
 from tests.integration.autotask_tickets.conftest import configure_integration, make_run, map_customer
 
-OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 DB_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
@@ -39,14 +38,9 @@ class LabelRecordingTransport(httpx.WSGITransport):
 def sim(settings):
     simulator = AutotaskSimulator()
     simulator.labels = []
-    clear_zone_cache()
-    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
-    connection.set_transport_factory(
-        lambda: LabelRecordingTransport(simulator, simulator.labels), sleep=lambda seconds: None
+    yield from in_process_simulator(
+        settings, simulator, transport=lambda app: LabelRecordingTransport(app, simulator.labels)
     )
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
 
 
 @pytest.fixture

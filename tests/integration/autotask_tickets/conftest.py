@@ -7,17 +7,15 @@ benchmark reuse it.
 
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from customers.models import Customer
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.models import AutotaskSettings, CompanyMapping, Environment, EnvironmentConfig
+from integrations.autotask.models import AutotaskSettings, CompanyMapping, Environment
 from integrations.autotask.services import configuration, connection, reference
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from integrations.autotask.simulator import SANDBOX
 from runs.models import BackupJob, Run
+from tests.autotask_sim import in_process_simulator, store_credentials
 
-OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 BASE_URL = "https://backupchecks.example.com"
 #: an active customer company of the simulator's Sandbox tenant
 COMPANY_ID = 1174
@@ -31,10 +29,7 @@ def configure_integration(base_url=BASE_URL):
 
     Uses the Autotask API (whatever transport `connection` is set to). Returns the EnvironmentConfig.
     """
-    env_config = EnvironmentConfig.for_environment(Environment.SANDBOX)
-    env_config.username = SANDBOX.username
-    env_config.secret = SANDBOX.secret
-    env_config.integration_code = SANDBOX.integration_code
+    env_config = store_credentials(Environment.SANDBOX, SANDBOX)
     connection.check_connection(env_config)
     reference.refresh_reference_data(env_config)
     env_config.refresh_from_db()
@@ -88,23 +83,10 @@ def ticket_posts(sim):
     ]
 
 
-def install_simulator(simulator, settings):
-    clear_zone_cache()
-    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
-    simulator.backoff_sleeps = []
-    connection.set_transport_factory(
-        lambda: httpx.WSGITransport(app=simulator), sleep=simulator.backoff_sleeps.append
-    )
-
-
 @pytest.fixture
 def sim(settings):
     """A fresh simulator; every client built by the services talks to it in-process."""
-    simulator = AutotaskSimulator()
-    install_simulator(simulator, settings)
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
+    yield from in_process_simulator(settings)
 
 
 @pytest.fixture

@@ -49,10 +49,11 @@ from integrations.autotask.models import (
     TicketOrigin,
     TicketState,
 )
-from integrations.autotask.services import connection, reference
+from integrations.autotask.services import connection
 from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
 from runs import signals as run_signals
 from runs.models import BackupJob, IngestToken, Run
+from tests.autotask_sim import SANDBOX_TICKET_DEFAULTS, connect_tenant
 
 OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 #: a form, button or htmx element that would POST to one of the integration's operator actions
@@ -120,25 +121,7 @@ def world(db, settings, django_capture_on_commit_callbacks):
     settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
     clear_zone_cache()
     connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator))
-    env_config = EnvironmentConfig.for_environment("sandbox")
-    env_config.username, env_config.secret = SANDBOX.username, SANDBOX.secret
-    env_config.integration_code = SANDBOX.integration_code
-    env_config.save()
-    connection.check_connection(env_config)
-    reference.refresh_reference_data(env_config)
-    env_config.refresh_from_db()
-    for name, value in {
-        "queue_id": 29700109,
-        "source_id": 71,
-        "new_ticket_status_id": 1,
-        "warning_priority_id": 2,
-        "error_priority_id": 1,
-        "note_type_id": 18,
-        "note_publish_id": 2,
-        "resolved_status_id": 5,
-    }.items():
-        setattr(env_config, name, value)
-    env_config.save()
+    connect_tenant("sandbox", SANDBOX, SANDBOX_TICKET_DEFAULTS)
     connection.set_transport_factory(None)
     clear_zone_cache()
     AutotaskSettings.objects.update_or_create(

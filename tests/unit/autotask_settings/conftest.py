@@ -1,16 +1,13 @@
 """Fixtures for the Autotask settings page: the in-process simulator, staff users, a configured tenant."""
 
-import httpx
 import pytest
-from django.contrib.auth.models import Group, User
 
-from integrations.autotask.client import clear_zone_cache
-from integrations.autotask.models import AutotaskSettings, EnvironmentConfig
-from integrations.autotask.services import connection, reference
-from integrations.autotask.simulator import SANDBOX, AutotaskSimulator
+from integrations.autotask.models import AutotaskSettings
+from integrations.autotask.simulator import SANDBOX
 from runs.roles import ADMIN, OPERATOR
+from tests.autotask_sim import connect_tenant, in_process_simulator
+from tests.users import make_user
 
-OFFICIAL_ZONE_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 SETTINGS_URL = "/admin/autotask/autotasksettings/1/change/"
 TEST_URL = "/admin/autotask/autotasksettings/test-connection/"
 REFRESH_URL = "/admin/autotask/autotasksettings/refresh-reference/"
@@ -19,20 +16,12 @@ REFRESH_URL = "/admin/autotask/autotasksettings/refresh-reference/"
 @pytest.fixture
 def sim(settings):
     """A fresh simulator; every client the services build talks to it in-process."""
-    simulator = AutotaskSimulator()
-    settings.AUTOTASK_ZONE_INFO_URL = OFFICIAL_ZONE_URL
-    clear_zone_cache()
-    connection.set_transport_factory(lambda: httpx.WSGITransport(app=simulator))
-    yield simulator
-    connection.set_transport_factory(None)
-    clear_zone_cache()
+    yield from in_process_simulator(settings)
 
 
 @pytest.fixture
 def admin_user(db):
-    user = User.objects.create_user(username="settings-admin", password="pw-settings-admin", is_staff=True)
-    user.groups.add(Group.objects.get(name=ADMIN))
-    return user
+    return make_user("settings-admin", ADMIN, is_staff=True)
 
 
 @pytest.fixture
@@ -43,23 +32,13 @@ def admin_client(client, admin_user):
 
 @pytest.fixture
 def staff_without_permission(db):
-    user = User.objects.create_user(username="staff-op", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=OPERATOR))
-    return user
+    return make_user("staff-op", OPERATOR, is_staff=True)
 
 
 @pytest.fixture
 def sandbox_tested(sim, db):
     """Sandbox credentials stored, connection tested and reference data cached (integration disabled)."""
-    env_config = EnvironmentConfig.for_environment("sandbox")
-    env_config.username = SANDBOX.username
-    env_config.secret = SANDBOX.secret
-    env_config.integration_code = SANDBOX.integration_code
-    env_config.save()
-    connection.check_connection(env_config)
-    reference.refresh_reference_data(env_config)
-    env_config.refresh_from_db()
-    return env_config
+    return connect_tenant("sandbox", SANDBOX)
 
 
 #: valid Sandbox ticket defaults (simulator tenants.py)
