@@ -269,10 +269,12 @@ def _active_scope():
     return (scope_for(code) if code else None), settings.pacing_ceiling_percent / 100
 
 
-def pacing_status(scope=None):
-    """The current PacingStatus of the active environment (or of ``scope``). Database only: ≤ 3 queries,
-    zero API calls. A paused state whose resume time has passed with nobody re-reading shows as paused
-    until the next background call reads usage again."""
+def pacing_status(scope=None, *, now=None):
+    """The current PacingStatus of the active environment (or of ``scope``), judged at ``now`` (an aware UTC
+    datetime; default the real clock — the pacer's own clock in simulated time). Database only: ≤ 3 queries,
+    zero API calls. A reading older than STATUS_STALE_SECONDS shows as "unknown". A paused state whose
+    resume time has passed with nobody re-reading shows as paused until the next background call reads
+    usage again."""
     if scope is None:
         scope, ceiling = _active_scope()
     else:
@@ -280,7 +282,7 @@ def pacing_status(scope=None):
     from integrations.autotask.models import PacingState
 
     row = PacingState.objects.filter(scope=scope).first() if scope else None
-    now = timezone.now()
+    now = now or timezone.now()
     if row is None or row.read_at is None or not row.threshold:
         return PacingStatus("unknown", None, ceiling, "No Autotask usage reading yet.", None, None)
     ratio = row.usage_estimate / row.threshold

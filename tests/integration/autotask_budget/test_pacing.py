@@ -5,6 +5,7 @@ advances it, so requests of "another integration" spread over the last hour age 
 """
 
 import math
+from datetime import timedelta
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_full_speed_below_half(db, sim, fake_time):
     background_calls(client, 30)
     assert fake_time.sleeps == []
     assert threshold_reads(sim) == 1  # one reading covers up to READ_EVERY_REQUESTS requests
-    status = budget.pacing_status(SCOPE)
+    status = budget.pacing_status(SCOPE, now=fake_time.now())
     assert status.state == "full" and status.reason == ""
     assert status.usage_ratio == pytest.approx((4000 + 1 + 30) / THRESHOLD, abs=0.001)
     assert UsageSample.objects.get().used == 4001  # the sample for the trend
@@ -54,7 +55,7 @@ def test_slowed_between_half_and_the_ceiling_spreads_what_is_left(db, sim, fake_
     gaps = [s for s in fake_time.sleeps if s > 0]
     assert len(gaps) >= 8
     assert all(1.5 < gap < 2.0 for gap in gaps), gaps
-    status = budget.pacing_status(SCOPE)
+    status = budget.pacing_status(SCOPE, now=fake_time.now())
     assert status.state == "slowed"
     assert status.reason.startswith("Slowed:")
 
@@ -63,7 +64,7 @@ def test_paused_at_the_ceiling_with_a_visible_reason_then_resumes(db, sim, fake_
     start_at(sim, 0.80)
     client = budget_client(sim, clock=fake_time, ceiling=0.8)
     seen = []
-    fake_time.on_sleep.append(lambda seconds: seen.append(budget.pacing_status(SCOPE)))
+    fake_time.on_sleep.append(lambda seconds: seen.append(budget.pacing_status(SCOPE, now=fake_time.now())))
     background_calls(client, 20)
     paused = [s for s in seen if s.state == "paused"]
     assert paused, "the job should have paused at the ceiling"
@@ -71,7 +72,7 @@ def test_paused_at_the_ceiling_with_a_visible_reason_then_resumes(db, sim, fake_
     assert paused[0].resume_at is not None
     assert budget.PAUSE_RECHECK_SECONDS in fake_time.sleeps
     # resumed automatically once old requests aged out of the window, and never went past the ceiling
-    assert budget.pacing_status(SCOPE).state in ("slowed", "full")
+    assert budget.pacing_status(SCOPE, now=fake_time.now()).state in ("slowed", "full")
     # only the first reading (which found 8,000 already used) went past the ceiling
     assert sim.peak_usage(SANDBOX) <= 8001
 
@@ -111,7 +112,9 @@ def test_the_ceiling_comes_from_the_settings_page(db, sim, fake_time):
     start_at(sim, 0.62)
     client = budget_client(sim, clock=fake_time)  # no ceiling given: the stored one
     seen = []
-    fake_time.on_sleep.append(lambda seconds: seen.append(budget.pacing_status(SCOPE).state))
+    fake_time.on_sleep.append(
+        lambda seconds: seen.append(budget.pacing_status(SCOPE, now=fake_time.now()).state)
+    )
     background_calls(client, 3)
     assert "paused" in seen
     assert sim.peak_usage(SANDBOX) <= 6200 + 3  # started above 60 %: nothing but readings added
@@ -144,6 +147,18 @@ def test_several_pacers_share_one_estimate(db, sim, fake_time):
 def test_pacing_status_is_unknown_without_a_reading(db):
     status = budget.pacing_status()
     assert status.state == "unknown" and status.usage_ratio is None and status.ceiling == 0.8
+
+
+def test_a_reading_older_than_an_hour_is_unknown_and_says_when_it_was_taken(db, sim, fake_time):
+    start_at(sim, 0.40)
+    background_calls(budget_client(sim, clock=fake_time, ceiling=0.8), 1)
+    read_at = fake_time.now()
+    fresh = read_at + timedelta(seconds=budget.STATUS_STALE_SECONDS)
+    assert budget.pacing_status(SCOPE, now=fresh).state == "full"
+    stale = budget.pacing_status(SCOPE, now=fresh + timedelta(seconds=1))
+    assert stale.state == "unknown" and stale.measured_at == read_at
+    assert stale.reason == f"The last Autotask usage reading is from {read_at:%Y-%m-%d %H:%M} UTC."
+    assert stale.usage_ratio == pytest.approx(0.4, abs=0.01)  # the old figure is still shown
 
 
 def test_requests_between_readings_count_so_full_speed_stops_at_the_ceiling(db, sim, fake_time):
