@@ -58,14 +58,13 @@ def selected_run_ids(request):
     for a malformed group selection. At most two queries."""
     from runs.forms import BulkReviewGroupsForm
     from runs.queue import Queue
+    from runs.views import matching_run_ids  # the same "all matching" Mark reviewed takes
 
     if request.POST.get("select_all_matching"):
-        queue = Queue.from_query_string(request.POST.get("queue", "")[:2000])
         limit = bulk.MAX_BULK_RUNS
-        ids = list(queue.runs().values_list("pk", flat=True)[: limit + 1])
-        if len(ids) > limit:
-            total = queue.count_queryset().count()
-            return ids[:limit], (
+        ids, total = matching_run_ids(request.POST.get("queue", "")[:2000], limit=limit)
+        if total is not None:
+            return ids, (
                 f"{total:,} runs match the filter; a bulk action takes at most {limit:,}, so the first "
                 f"{limit:,} in the list's order were taken. Run it again for the rest."
             )
