@@ -29,17 +29,21 @@ def history(db):
     )
 
 
+def _ask_which_index_can_serve(cursor, in_order):
+    if connection.vendor == "postgresql":
+        # Tiny test tables make a sequential scan the cheapest plan; ask whether an index *can* serve it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        if in_order:
+            # ...and whether one can serve it *in page order*. Without these, the choice between the two
+            # partial indexes (same rows) follows whatever statistics earlier tests left on runs_run: on
+            # a 16-row estimate a bitmap scan of run_review_by_job_idx plus a sort is just as cheap.
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+
+
 def _plan(queryset, *, in_order=False):
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Tiny test tables make a sequential scan the cheapest plan; ask whether an index *can* serve it.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            if in_order:
-                # ...and whether one can serve it *in page order*. Without these, the choice between the two
-                # partial indexes (same rows) follows whatever statistics earlier tests left on runs_run: on
-                # a 16-row estimate a bitmap scan of run_review_by_job_idx plus a sort is just as cheap.
-                cursor.execute("SET LOCAL enable_bitmapscan = off")
-                cursor.execute("SET LOCAL enable_sort = off")
+        _ask_which_index_can_serve(cursor, in_order)
         return queryset.explain()
 
 
@@ -159,11 +163,7 @@ def _sql_plan(queryset, *, in_order=False):
     serve it (no sequential scan; with `in_order`, no bitmap scan and no sort either)."""
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            if in_order:
-                cursor.execute("SET LOCAL enable_bitmapscan = off")
-                cursor.execute("SET LOCAL enable_sort = off")
+        _ask_which_index_can_serve(cursor, in_order)
         cursor.execute(f"EXPLAIN {'QUERY PLAN ' if connection.vendor == 'sqlite' else ''}{sql}", params)
         return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
 
