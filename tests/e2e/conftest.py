@@ -54,6 +54,7 @@ from pathlib import Path
 
 import pytest
 
+from .live_server import OneRequestAtATimeServer
 from .support import (  # noqa: F401 - re-exported for the modules that import them from here
     ARTIFACTS,
     DESKTOP,
@@ -104,6 +105,18 @@ def require_chromium(chromium=CHROMIUM, environ=os.environ):
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_request_at_a_time():
+    """Django's live server answers one request at a time while it shares the in-memory SQLite connection
+    (see `tests/e2e/live_server.py`). Session-scoped and autouse, so it is in place before `live_server`."""
+    from django.test.testcases import LiveServerThread
+
+    original = LiveServerThread.server_class
+    LiveServerThread.server_class = OneRequestAtATimeServer
+    yield
+    LiveServerThread.server_class = original
+
+
 @pytest.fixture(scope="session")
 def browser():
     require_chromium()
@@ -113,6 +126,20 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(browser, live_server):
+    """pytest-django's live server, started after the browser so the test thread and the server share one
+    database connection object.
+
+    Once Playwright's sync API runs its event loop in the test thread, Django's connection handler (an
+    asgiref `Local`) keys connections by context instead of by thread, and the test thread gets a new
+    connection object. A live server started before that would share the old one with its requests while
+    the test's queries went through the new one: two connections to the in-memory database, whose
+    table locks fail instead of waiting, and outside `OneRequestAtATimeServer`'s lock.
+    """
+    return live_server
 
 
 @pytest.fixture
