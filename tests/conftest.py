@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from runs.roles import ADMIN, OPERATOR, VIEWER
 from tests.users import make_user as _user
@@ -26,6 +27,8 @@ def operator_client(client, operator):
 
 
 @pytest.fixture
-def viewer_client(client, viewer):
-    client.force_login(viewer)
-    return client
+def viewer_client(viewer):
+    """Its own `Client`, so a test may use `operator_client` and `viewer_client` side by side."""
+    viewer_client = Client()
+    viewer_client.force_login(viewer)
+    return viewer_client

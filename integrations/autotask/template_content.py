@@ -243,7 +243,8 @@ class TicketExtension(TemplateExtension):
 
     - run_list_badges (Run Checks and Job Details rows): one badge — the ticket number linking to
       Autotask's OpenTicketDetail, a small state marker (being created / checking Autotask… / closed /
-      completed / missing / not live) — and the applicable Create / Resolve buttons.
+      completed / missing / not live) — and the applicable Create / Resolve buttons; where Create cannot be
+      offered because the customer has no usable company mapping, a "No Autotask company" hint instead.
     - run_detail_actions: Create ticket / Resolve ticket / Link an existing ticket, as applicable.
     - run_detail_panels: one ticket panel (number and link, origin, state, last known status, sync
       problem, resolution, runs sharing it, "not live") and the run's Autotask timeline.
@@ -265,7 +266,7 @@ class TicketExtension(TemplateExtension):
 
     def run_list_badges(self, request, run):
         context = TicketPage.for_request(request).context(run)
-        if context["ticket"] is None and not context["can_create"]:
+        if context["ticket"] is None and not (context["can_create"] or context["unmapped"]):
             return ""
         return self.render_template("autotask/inc/run_list_ticket.html", context, request)
 

@@ -3,7 +3,6 @@ which ignored it): ticked, every run of the posted filter is reviewed — server
 in the group-by-job view; unticked, only the checked rows are."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from runs import forms, views
@@ -84,7 +83,7 @@ def test_all_matching_needs_the_review_permission(viewer_client, queue):
 
 
 @pytest.mark.parametrize("query", ["", "?group=job"])
-def test_the_box_sits_with_mark_reviewed_and_shows_the_count(operator_client, viewer, queue, query):
+def test_the_box_sits_with_mark_reviewed_and_shows_the_count(operator_client, viewer_client, queue, query):
     html = operator_client.get(reverse("runs:run_checks") + query).content.decode()
     box = html.index('id="select-all-matching"')
     assert html.index('id="mark-reviewed"') < box  # inside the review form, right under its button
@@ -92,8 +91,6 @@ def test_the_box_sits_with_mark_reviewed_and_shows_the_count(operator_client, vi
         assert "every run of all 3 jobs matching the filter (at most 1,000 runs)" in html
     else:
         assert "all 5 runs matching the filter, not only the checked ones" in html
-    viewer_client = Client()  # operator_client and viewer_client share one client: log in separately
-    viewer_client.force_login(viewer)
     assert (
         'id="select-all-matching"'
         not in viewer_client.get(reverse("runs:run_checks") + query).content.decode()

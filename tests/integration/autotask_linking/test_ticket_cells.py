@@ -102,3 +102,25 @@ def test_run_detail_leaves_out_an_empty_manual_number_beside_an_autotask_ticket(
     html = operator_client.get(reverse("runs:run_detail", args=[both.pk])).content.decode()
     assert 'id="manual-ticket-number">PSA-9</dd>' in html and "T20261101.7704" in html
     assert api_calls(sim) == 0
+
+
+def test_run_checks_says_why_an_unmapped_customers_run_has_no_create_button(
+    active, sim, job, customer, operator_client, viewer_client
+):
+    from customers.models import Customer
+    from runs.models import BackupJob
+
+    mapped_job = BackupJob.objects.create(customer=Customer.objects.create(name="Mapped Ltd"), name="Files")
+    map_customer(mapped_job.customer, 1001)
+    make_run(mapped_job, days=1)
+    make_run(job, days=0)  # job's customer has no mapping
+    url = reverse("runs:run_checks")
+
+    mapped_cell, unmapped_cell = _cells(operator_client.get(url).content.decode())  # newest first
+    assert "No Autotask company" in unmapped_cell and "Create ticket" not in unmapped_cell
+    assert "not mapped to a usable Autotask company" in unmapped_cell  # the title says why and who fixes it
+    assert "Create ticket" in mapped_cell and "No Autotask company" not in mapped_cell
+    # a viewer could not create a ticket anyway: no hint, the cell keeps its "—"
+    viewer_cells = _cells(viewer_client.get(url).content.decode())
+    assert not any("No Autotask company" in cell for cell in viewer_cells)
+    assert api_calls(sim) == 0
