@@ -65,10 +65,44 @@ def _user_roles(user):
     return sorted(user.groups.values_list("name", flat=True), key=lambda n: (n not in ROLE_ORDER, n))
 
 
+#: Django admin URL names end in the view's action; the model permission each one asks for first
+#: (`ModelAdmin.changelist_view` and friends raise a bare PermissionDenied without naming it)
+_ADMIN_VIEW_PERMISSION = {
+    "changelist": "view",
+    "change": "view",
+    "history": "view",
+    "add": "add",
+    "delete": "delete",
+}
+
+
+def admin_permissions_for(request):
+    """The model permission a refused Django admin page asked for, from its URL name
+    (`admin:<app_label>_<model>_<action>`): ("customers.view_customer",) for the customer list, change
+    page and history, `add_…` / `delete_…` for those pages, `change_…` for a POST to a change page.
+    () when the request is not an admin model page."""
+    from django.apps import apps
+
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.namespace != "admin" or not match.url_name:
+        return ()
+    for app_config in apps.get_app_configs():
+        prefix = f"{app_config.label}_"
+        if not match.url_name.startswith(prefix):
+            continue
+        model_name, _, action = match.url_name[len(prefix) :].rpartition("_")
+        if action not in _ADMIN_VIEW_PERMISSION or model_name not in app_config.models:
+            continue
+        verb = "change" if action == "change" and request.method == "POST" else _ADMIN_VIEW_PERMISSION[action]
+        return (f"{app_config.label}.{verb}_{model_name}",)
+    return ()
+
+
 def permission_denied(request, exception=None):
     """handler403: which role the refused page or action needs (when the refusal names its permissions,
-    see `backupchecks.auth.PermissionRequired`), the user's own roles, and a way back."""
-    permissions = getattr(exception, "permissions", ())
+    see `backupchecks.auth.PermissionRequired`, or it is a Django admin model page, see
+    `admin_permissions_for`), the user's own roles, and a way back."""
+    permissions = getattr(exception, "permissions", ()) or admin_permissions_for(request)
     message = exception.args[0] if exception is not None and exception.args else ""
     context = {
         "message": message if isinstance(message, str) else "",

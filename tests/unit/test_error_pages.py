@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, RequestFactory
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from backupchecks import errors
 from customers.models import Customer
@@ -91,6 +91,37 @@ def test_admin_permission_denied_uses_the_layout(client, db):
     page = _page(response)
     assert LAYOUT_MARK in page and 'id="error-403"' in page
     assert "It needs the <strong>Admin</strong> role." in page
+
+
+@pytest.mark.parametrize(
+    ("method", "page", "needed"),
+    [
+        ("get", "changelist", "It needs the <strong>Viewer</strong> role (or Operator, Admin)."),
+        ("get", "add", "It needs the <strong>Admin</strong> role."),
+        ("get", "change", "It needs the <strong>Viewer</strong> role (or Operator, Admin)."),
+        ("post", "change", "It needs the <strong>Admin</strong> role."),
+        ("get", "history", "It needs the <strong>Viewer</strong> role (or Operator, Admin)."),
+        ("get", "delete", "It needs the <strong>Admin</strong> role."),
+    ],
+)
+def test_django_admins_own_refusals_name_the_role_too(client, run, method, page, needed):
+    """ModelAdmin views raise a bare PermissionDenied; the 403 page reads the permission from the URL."""
+    staff_without_roles = User.objects.create_user("clerk", password="x", is_staff=True)
+    client.force_login(staff_without_roles)
+    customer = run.job.customer
+    args = [] if page in ("changelist", "add") else [customer.pk]
+    response = getattr(client, method)(reverse(f"admin:customers_customer_{page}", args=args))
+    assert response.status_code == 403
+    assert needed in _page(response)
+
+
+def test_an_admin_page_that_is_not_a_model_page_keeps_the_general_wording(rf):
+    request = rf.get("/admin/")
+    request.resolver_match = None
+    assert errors.admin_permissions_for(request) == ()
+    request = rf.get(reverse("admin:app_list", args=["customers"]))
+    request.resolver_match = resolve(request.path)
+    assert errors.admin_permissions_for(request) == ()
 
 
 def test_csrf_failure_says_reload_and_try_again(operator, run):
