@@ -148,11 +148,65 @@ def test_signed_in_pages_are_no_store_with_a_csp_and_no_inline_script(client, da
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag, f"inline script on {url}: {tag}"
         assert not re.search(r"\son[a-z]+=", html), f"inline event handler on {url}"
+        assert_no_inline_style(url, csp, html)
+
+
+def assert_no_inline_style(url, csp, html):
+    """style-src is 'self' (plus this response's nonce when the page has a nonced <style>), never
+    'unsafe-inline'; the page has no style attribute, and each <style> element carries the header's nonce."""
+    assert "unsafe-inline" not in csp, (url, csp)
+    style_src = re.search(r"style-src ([^;]*)", csp).group(1).split()
+    assert style_src[0] == "'self'" and all(v.startswith("'nonce-") for v in style_src[1:]), (url, csp)
+    nonces = {v[len("'nonce-") : -1] for v in style_src[1:]}
+    assert not re.search(r"<[a-z][^>]*\sstyle\s*=", html, re.I), f"style attribute on {url}"
+    for tag in re.findall(r"<style\b[^>]*>", html, re.I):
+        nonce = re.search(r'nonce="([^"]+)"', tag)
+        assert nonce and nonce.group(1) in nonces, f"<style> without the response's nonce on {url}: {tag}"
+
+
+def test_a_nonced_style_element_gets_the_nonce_of_its_response(rf):
+    """The csp context processor is on: `{% csp_nonce_attr %}` renders the nonce that the middleware then
+    puts into style-src (as Django admin's change list does for its one <style>)."""
+    from django.http import HttpResponse
+    from django.middleware.csp import ContentSecurityPolicyMiddleware
+    from django.template import engines
+
+    template = engines["django"].from_string("<style {% csp_nonce_attr %}>.x{}</style>")
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse(template.render({}, request)))
+    response = middleware(rf.get("/"))
+    csp, html = response["Content-Security-Policy"], response.content.decode()
+    assert re.search(r"style-src 'self' 'nonce-[\w-]+'", csp), csp
+    assert_no_inline_style("/", csp, html)
+    assert "nonce=" in html
+
+
+def test_error_pages_and_the_mapping_page_have_no_inline_style(client, data):
+    customer = data[0]
+    client.force_login(make_user("err-viewer", VIEWER))
+    for url, status in [("/runs/999999/", 404), ("/autotask/health/", 403)]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert_no_inline_style(url, response["Content-Security-Policy"], response.content.decode())
+    client.force_login(make_user("err-admin", ADMIN, is_staff=True))
+    for url, status in [
+        ("/admin/autotask/autotasksettings/add/", 403),
+        (f"/admin/customers/customer/{customer.pk}/change/", 200),
+        ("/admin/customers/customer/", 200),
+    ]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert_no_inline_style(url, response["Content-Security-Policy"], response.content.decode())
+
+
+def test_a_page_without_a_style_element_sends_no_nonce(client, db):
+    csp = client.get("/login/")["Content-Security-Policy"]
+    assert re.search(r"style-src ([^;]*)", csp).group(1).strip() == "'self'", csp
 
 
 def test_anonymous_login_page_has_a_csp(client, db):
     response = client.get("/login/")
     assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert_no_inline_style("/login/", response["Content-Security-Policy"], response.content.decode())
 
 
 def test_select_all_moved_to_a_static_file(client, data):
