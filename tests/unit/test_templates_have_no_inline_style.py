@@ -78,7 +78,10 @@ def test_htmx_is_loaded_only_through_the_include_that_turns_off_its_indicator_st
 
 def test_htmx_indicator_rules_are_in_our_static_css():
     """With the injected <style> off, `.htmx-indicator` must still be hidden until a request runs."""
-    for css in ("backupchecks/static/backupchecks/app.css", "integrations/autotask/static/autotask/mapping.css"):
+    for css in (
+        "backupchecks/static/backupchecks/app.css",
+        "integrations/autotask/static/autotask/mapping.css",
+    ):
         text = (ROOT / css).read_text()
         assert re.search(r"\.htmx-indicator\s*\{[^}]*visibility:\s*hidden", text), css
         assert re.search(r"\.htmx-request \.htmx-indicator[^{]*\{[^}]*visibility:\s*visible", text), css
