@@ -198,6 +198,17 @@ def test_error_pages_and_the_mapping_page_have_no_inline_style(client, data):
         assert_no_inline_style(url, response["Content-Security-Policy"], response.content.decode())
 
 
+def test_the_csrf_failure_page_has_no_inline_style(db):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("csrf-op", OPERATOR))
+    response = client.post("/runs/review/", {"runs": ["1"]})
+    assert response.status_code == 403
+    assert 'id="error-403-csrf"' in response.content.decode()
+    assert_no_inline_style("csrf", response["Content-Security-Policy"], response.content.decode())
+
+
 def test_a_page_without_a_style_element_sends_no_nonce(client, db):
     csp = client.get("/login/")["Content-Security-Policy"]
     assert re.search(r"style-src ([^;]*)", csp).group(1).strip() == "'self'", csp
