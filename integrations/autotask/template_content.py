@@ -336,6 +336,15 @@ class TicketExtension(TemplateExtension):
             and (user.has_perm("autotask.manage_autotask") or user.has_perm("autotask.view_auditevent"))
             else ""
         )
+        context["ticket_audit_url"] = (
+            reverse("admin:autotask_auditevent_changelist")
+            + f"?ticket_id={ticket.ticket_id}&environment__exact={ticket.environment}"
+            if context["audit_url"]
+            and ticket is not None
+            and ticket.ticket_id
+            and context["state"] == "created"
+            else ""
+        )
         if ticket is None and not events:
             return ""
         return self.render_template("autotask/inc/run_ticket_panel.html", context, request)

@@ -232,3 +232,27 @@ def test_the_migration_backfills_rows_written_before_it(db):
         None,
     ]
     assert backfill(apps, Editor(), batch_size=2) == 0  # idempotent
+
+
+def test_staff_follow_the_timeline_to_every_event_about_the_ticket_in_the_audit_log(
+    sim, autotask, ticketed_run, admin_client
+):
+    run_a, run_b, ticket = two_runs_sharing_a_ticket(ticketed_run)
+    AuditEvent.record(
+        "ticket_note_added", environment="sandbox", run=run_a, ticket_id=ticket.ticket_id, message="A1"
+    )
+    AuditEvent.record(
+        "ticket_status_changed", environment="sandbox", ticket_id=ticket.ticket_id, message="S1"
+    )
+    AuditEvent.record(
+        "ticket_status_changed", environment="production", ticket_id=ticket.ticket_id, message="P1"
+    )
+    AuditEvent.record("ticket_note_added", environment="sandbox", run=run_b, ticket_id=1, message="B-other")
+
+    page = admin_client.get(run_b.get_absolute_url()).content.decode()
+    match = re.search(r'<a class="small" href="([^"]+)" id="autotask-ticket-audit">', page)
+    assert match, page
+    listing = admin_client.get(match.group(1).replace("&amp;", "&")).content.decode()
+    shown = {message for message in ("A1", "S1", "P1", "B-other") if f">{message}<" in listing}
+    assert shown == {"A1", "S1"}, listing
+    assert sim.api_call_count() == 0
