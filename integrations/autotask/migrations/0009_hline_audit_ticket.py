@@ -1,48 +1,41 @@
 """Audit events name the Autotask ticket they are about in a column of their own (`ticket_id`, with the
 environment), so a run's timeline shows the events of its ticket wherever they were recorded.
 
-The backfill copies `data["ticket_id"]` of existing rows in batches by primary key (JSON has_key works on
-SQLite and PostgreSQL); reversing it is a no-op (the column goes with RemoveField). The index is built after
+The backfill copies `data["ticket_id"]` of existing rows in batches of primary keys, in the database;
+reversing it is a no-op (the column goes with RemoveField). The index is built after
 the backfill.
 """
 
 from django.db import migrations, models
 
-BATCH_SIZE = 1000
-
-
-def ticket_id_of(data):
-    """A frozen copy of models.audit_ticket_id (a migration must not follow later changes of the model)."""
-    value = data.get("ticket_id") if isinstance(data, dict) else None
-    if isinstance(value, bool):
-        return None
-    try:
-        ticket_id = int(value)
-    except (TypeError, ValueError):
-        return None
-    return ticket_id if 0 < ticket_id <= 2**63 - 1 and str(value).strip() == str(ticket_id) else None
+BATCH_SIZE = 10_000
+#: what models.audit_ticket_id accepts, frozen here as SQL: a positive whole number (an int, or a string of
+#: digits) of at most 18 digits (so the cast to bigint never overflows; Autotask ticket ids are far smaller)
+TICKET_ID_PATTERN = r"^[1-9][0-9]{0,17}$"
 
 
 def backfill_ticket_ids(apps, schema_editor, batch_size=BATCH_SIZE):
-    """Fill `ticket_id` of every event whose data names one; returns how many rows were filled."""
+    """Fill `ticket_id` of every event whose data names one, one UPDATE per `batch_size` primary keys, the
+    value cast in the database (no row goes through Python); returns how many rows were filled. Works on
+    SQLite and PostgreSQL (JSON key transform, REGEXP and CAST exist on both)."""
+    from django.db.models import BigIntegerField, Max, Min
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
     AuditEvent = apps.get_model("autotask", "AuditEvent")
-    db = schema_editor.connection.alias
-    rows = (
-        AuditEvent.objects.using(db).filter(data__has_key="ticket_id", ticket_id__isnull=True).order_by("pk")
-    )
-    last_pk, filled = 0, 0
-    while True:
-        batch = list(rows.filter(pk__gt=last_pk).values_list("pk", "data")[:batch_size])
-        if not batch:
-            return filled
-        last_pk = batch[-1][0]
-        changed = [
-            AuditEvent(pk=pk, ticket_id=ticket_id)
-            for pk, data in batch
-            if (ticket_id := ticket_id_of(data)) is not None
-        ]
-        AuditEvent.objects.using(db).bulk_update(changed, ["ticket_id"], batch_size=batch_size)
-        filled += len(changed)
+    events = AuditEvent.objects.using(schema_editor.connection.alias)
+    bounds = events.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return 0
+    filled = 0
+    for start in range(bounds["low"], bounds["high"] + 1, batch_size):
+        filled += events.filter(
+            pk__gte=start,
+            pk__lt=start + batch_size,
+            ticket_id__isnull=True,
+            data__ticket_id__regex=TICKET_ID_PATTERN,
+        ).update(ticket_id=Cast(KeyTextTransform("ticket_id", "data"), BigIntegerField()))
+    return filled
 
 
 class Migration(migrations.Migration):

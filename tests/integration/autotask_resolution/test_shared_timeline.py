@@ -216,12 +216,14 @@ def test_the_migration_backfills_rows_written_before_it(db):
         AuditEvent.record("x", environment="sandbox", ticket_id=100 + i)
     AuditEvent.record("x", note="no ticket")
     AuditEvent.record("x", ticket_id="not an id")
+    AuditEvent.record("x", ticket_id="77")  # a string of digits is an id
+    AuditEvent.record("x", ticket_id=0)
     AuditEvent.objects.update(ticket_id=None)  # as before the column existed
 
     class Editor:
         connection = db_connection
 
-    assert backfill(apps, Editor(), batch_size=2) == 5
+    assert backfill(apps, Editor(), batch_size=2) == 6
     assert list(AuditEvent.objects.order_by("pk").values_list("ticket_id", flat=True)) == [
         100,
         101,
@@ -229,6 +231,8 @@ def test_the_migration_backfills_rows_written_before_it(db):
         103,
         104,
         None,
+        None,
+        77,
         None,
     ]
     assert backfill(apps, Editor(), batch_size=2) == 0  # idempotent
