@@ -548,7 +548,9 @@ class OutcomeFilter(admin.SimpleListFilter):
 class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
     """Read-only: who did what with the integration, when, about which customer/run, and what came of it.
 
-    Filterable by action (readable labels, audit_text.py), outcome, environment, customer, user and run.
+    Filterable by action (readable labels, audit_text.py), outcome, environment, customer, user and run;
+    `?ticket_id=<Autotask ticket id>&environment__exact=<environment>` lists every event about one ticket
+    (the "about" column links it).
     """
 
     # Few, compact columns so the message (the part people read) keeps its width next to the sidebar;
@@ -568,7 +570,18 @@ class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
     )
     search_fields = ("message", "customer__name")
     show_full_result_count = False  # one COUNT per page view, not two
-    fields = ("at", "user", "event_name", "environment", "outcome", "message", "customer", "run", "details")
+    fields = (
+        "at",
+        "user",
+        "event_name",
+        "environment",
+        "outcome",
+        "message",
+        "customer",
+        "run",
+        "ticket_id",
+        "details",
+    )
     readonly_fields = fields
     list_select_related = ("user", "customer", "run")
 
@@ -606,6 +619,16 @@ class AuditEventAdmin(ProjectAdminMixin, admin.ModelAdmin):
             parts.append(
                 format_html(
                     '<a href="{}">run {}</a>', reverse("runs:run_detail", args=[obj.run_id]), obj.run_id
+                )
+            )
+        if obj.ticket_id:
+            # every event about this Autotask ticket (of this environment), from any run or none
+            parts.append(
+                format_html(
+                    '<a href="?ticket_id={}&amp;environment__exact={}">ticket id {}</a>',
+                    obj.ticket_id,
+                    obj.environment,
+                    obj.ticket_id,
                 )
             )
         return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"

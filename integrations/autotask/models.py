@@ -214,8 +214,36 @@ class ReferenceValue(models.Model):
         return f"{self.label}{suffix}"
 
 
+def audit_ticket_id(data):
+    """The Autotask ticket id an audit event's `data` names (its "ticket_id" key), as an int, or None when
+    it names none (missing, None, not a positive whole number). Shared by `AuditEvent`'s writes and the
+    0009 backfill, so every path files an event under the same ticket."""
+    value = data.get("ticket_id") if isinstance(data, dict) else None
+    if isinstance(value, bool):
+        return None
+    try:
+        ticket_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return ticket_id if 0 < ticket_id <= 2**63 - 1 and str(value).strip() == str(ticket_id) else None
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Django's, filling each event's `ticket_id` from its data first (bulk_create skips save())."""
+        objs = list(objs)
+        for obj in objs:
+            obj.fill_ticket_id()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AuditEvent(models.Model):
-    """Who did what to the integration, when, and what came of it. Never holds a secret."""
+    """Who did what to the integration, when, and what came of it. Never holds a secret.
+
+    `ticket_id` (with `environment`) files the event under the Autotask ticket it is about, so every run
+    sharing that ticket shows it in its timeline. It is filled from `data["ticket_id"]` on every write
+    path — `record()`, `save()`, `objects.create()` and `objects.bulk_create()` — never set by hand.
+    """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -232,23 +260,49 @@ class AuditEvent(models.Model):
         "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     run = models.ForeignKey("runs.Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    #: the Autotask ticket id (of `environment`'s tenant) the event is about, from data["ticket_id"]
+    ticket_id = models.BigIntegerField("Autotask ticket id", null=True, blank=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "Autotask audit event"
         verbose_name_plural = "Autotask audit log"
+        indexes = [
+            # a run's timeline: the events about its ticket (OR its own, served by the run_id index);
+            # partial, as most events name no ticket
+            models.Index(
+                fields=["ticket_id", "environment"],
+                name="audit_ticket_idx",
+                condition=models.Q(ticket_id__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         from .audit_text import action_label  # (audit_text imports this module)
 
         return f"{self.at:%Y-%m-%d %H:%M} {action_label(self.action)} ({self.outcome})"
 
+    def save(self, *args, **kwargs):
+        self.fill_ticket_id()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "data" in update_fields and "ticket_id" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "ticket_id"]
+        super().save(*args, **kwargs)
+
+    def fill_ticket_id(self):
+        """Set `ticket_id` from data["ticket_id"] (see audit_ticket_id)."""
+        self.ticket_id = audit_ticket_id(self.data)
+
     @classmethod
     def record(
         cls, action, *, user=None, environment="", outcome="ok", message="", customer=None, run=None, **data
     ):
         """Store one event. `customer`/`run` (instances or None) say what it was about; `data` must be
-        JSON-serialisable and never hold a secret."""
+        JSON-serialisable and never hold a secret. A `ticket_id=` (Autotask ticket id) in `data` also files
+        the event under that ticket of `environment` (the `ticket_id` column): pass the environment with it,
+        or no run sharing the ticket shows the event."""
         if run is not None and customer is None:
             customer_id = run.job.customer_id
         else:

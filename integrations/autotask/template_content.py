@@ -247,7 +247,11 @@ class TicketExtension(TemplateExtension):
       offered because the customer has no usable company mapping, a "No Autotask company" hint instead.
     - run_detail_actions: Create ticket / Resolve ticket / Link an existing ticket, as applicable.
     - run_detail_panels: one ticket panel (number and link, origin, state, last known status, sync
-      problem, resolution, runs sharing it, "not live") and the run's Autotask timeline.
+      problem, resolution, runs sharing it, "not live") and the run's Autotask timeline: the run's own
+      audit events and every event about its current ticket (same Autotask ticket id and environment)
+      wherever recorded — resolved from another run sharing it, the status sync's changes, notes and links
+      of other runs — oldest first, at most TIMELINE_LIMIT, one query. An event of another run says
+      "from run #N" with a link to it.
     All from one shared per-request load (`TicketPage`): database only, constant queries.
     """
 
@@ -278,6 +282,29 @@ class TicketExtension(TemplateExtension):
             return ""
         return self.render_template("autotask/inc/run_ticket_actions.html", context, request)
 
+    @staticmethod
+    def timeline_filter(run, ticket):
+        """Which audit events make `run`'s timeline: its own, and — once its ticket exists in Autotask —
+        every event about that ticket in the ticket's environment (resolved from another run sharing it,
+        the status sync, storm-avoidance notes and links of other runs, reconciles). A pending/unknown
+        claim has no ticket id yet: then only the run's own events. One Q for one query, served by the
+        run_id index OR audit_ticket_idx (ticket_id, environment)."""
+        from django.db.models import Q
+
+        from integrations.autotask.models import TicketState
+
+        own = Q(run_id=run.pk)
+        if ticket is None or ticket.ticket_id is None or ticket.state != TicketState.CREATED:
+            return own
+        return own | Q(ticket_id=ticket.ticket_id, environment=ticket.environment)
+
+    @staticmethod
+    def _from_run_url(event, run):
+        """The run detail URL of the run an event came from, when that is another run ("" otherwise)."""
+        if event.run_id is None or event.run_id == run.pk:
+            return ""
+        return reverse("runs:run_detail", args=[event.run_id])
+
     def run_detail_panels(self, request, run):
         from integrations.autotask.audit_text import action_label
         from integrations.autotask.models import AuditEvent, RunTicket
@@ -292,11 +319,14 @@ class TicketExtension(TemplateExtension):
                 page.settings is not None and ticket.environment != page.settings.environment
             )
         events = list(
-            AuditEvent.objects.filter(run=run)
+            AuditEvent.objects.filter(self.timeline_filter(run, ticket))
             .select_related("user")
             .order_by("at", "id")[: self.TIMELINE_LIMIT + 1]
         )
-        context["events"] = [(event, action_label(event.action)) for event in events[: self.TIMELINE_LIMIT]]
+        context["events"] = [
+            (event, action_label(event.action), self._from_run_url(event, run))
+            for event in events[: self.TIMELINE_LIMIT]
+        ]
         context["more_events"] = len(events) > self.TIMELINE_LIMIT
         user = page.user
         context["audit_url"] = (
@@ -304,6 +334,15 @@ class TicketExtension(TemplateExtension):
             if user is not None
             and user.is_staff
             and (user.has_perm("autotask.manage_autotask") or user.has_perm("autotask.view_auditevent"))
+            else ""
+        )
+        context["ticket_audit_url"] = (
+            reverse("admin:autotask_auditevent_changelist")
+            + f"?ticket_id={ticket.ticket_id}&environment__exact={ticket.environment}"
+            if context["audit_url"]
+            and ticket is not None
+            and ticket.ticket_id
+            and context["state"] == "created"
             else ""
         )
         if ticket is None and not events:
