@@ -78,7 +78,10 @@ def test_malformed_reference_is_refused_without_a_call(active, sim, reference):
 
 @pytest.mark.parametrize(
     ("reference", "words"),
-    [("99999999", "Autotask has no ticket with id 99999999 "), ("T20990101.9999", "Autotask has no ticket T20990101.9999 ")],
+    [
+        ("99999999", "Autotask has no ticket with id 99999999 "),
+        ("T20990101.9999", "Autotask has no ticket T20990101.9999 "),
+    ],
 )
 def test_unknown_ticket_message_names_it_once(active, sim, job, reference, words):
     """hbreak2 G2: an unknown id read "Autotask has no ticket ticket id 33"."""
