@@ -12,6 +12,7 @@ integration's own views under /autotask/, see views/mapping.py).
 
 from django.contrib import admin, messages
 from django.db.models import Case, Exists, F, FilteredRelation, OuterRef, Q, Value, When
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -176,8 +177,8 @@ class MappedCustomerAdmin(CustomerAdmin):
         level = messages.SUCCESS if result.counts["ok"] == result.checked else messages.WARNING
         self.message_user(
             request,
-            f"Checked {result.checked} Autotask mapping(s) in {result.api_calls} Autotask call(s): "
-            f"{result.summary_line()}.",
+            f"Checked {result.checked} Autotask mapping{pluralize(result.checked)} in {result.api_calls} "
+            f"Autotask call{pluralize(result.api_calls)}: {result.summary_line()}.",
             level,
         )
         return None

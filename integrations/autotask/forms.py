@@ -9,10 +9,13 @@ the stored value, the "clear stored …" checkbox removes it. Their values never
 or error messages.
 """
 
+import contextlib
 import copy
 import hashlib
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
@@ -34,6 +37,25 @@ SETTINGS_FIELDS = (
 #: credentials a live probe proves; a changed impersonation resource id needs no probe (writes only)
 LIVE_CREDENTIAL_FIELDS = ("username", "secret", "integration_code")
 MAX_BIG_INTEGER = 2**63 - 1
+
+
+def _browser_ranges_from_validators(fields, model):
+    """Give every number field the tightest range its own and its model field's validators allow as the
+    widget's min/max, so the browser's spinner and check agree with the server (hbreak/hbreak2: "Ticket
+    due after" said min="0" and no max while 1–2160 is valid: a model field's MinValueValidator does not
+    reach the form field's widget by itself)."""
+    for name, field in fields.items():
+        if not isinstance(field, forms.IntegerField):
+            continue
+        validators = list(field.validators)
+        with contextlib.suppress(FieldDoesNotExist):  # a form-only field has no model field
+            validators += model._meta.get_field(name).validators
+        lows = [v.limit_value for v in validators if isinstance(v, MinValueValidator)]
+        highs = [v.limit_value for v in validators if isinstance(v, MaxValueValidator)]
+        if lows:
+            field.widget.attrs["min"] = max(lows)
+        if highs:
+            field.widget.attrs["max"] = min(highs)
 
 
 class WriteOnlyField(forms.CharField):
@@ -214,7 +236,7 @@ class AutotaskSettingsForm(CredentialsMixin, forms.ModelForm):
         self.fields["ticket_due_hours"].required = False
         # Issue 14: optional too (a form without it keeps the stored value); 50–95 from the model.
         self.fields["pacing_ceiling_percent"].required = False
-        self.fields["pacing_ceiling_percent"].widget.attrs.update(min=50, max=95)  # the browser says so too
+        _browser_ranges_from_validators(self.fields, AutotaskSettings)  # e.g. pacing 50–95, due 1–2160
         shown = self.env_config.get_environment_display()
         self.fields["environment"].help_text = (
             f"The credentials and ticket defaults below are the {shown} ones. To configure the other "

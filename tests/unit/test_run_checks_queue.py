@@ -192,3 +192,21 @@ def test_run_detail_with_a_list_uses_a_constant_number_of_queries(operator_clien
     add_data(n_customers=20, jobs_per_customer=3, runs_per_job=20, offset=1000)
     large, _ = count_queries(operator_client, url)
     assert large == small
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "target"),
+    [
+        ("", False, None),
+        ("group=job", False, None),  # hbreak2: "Clear" next to an empty filter row in the group view
+        ("sort=-status", False, None),
+        ("status=error", True, 'href="/"'),
+        ("status=error&group=job", True, 'href="/?group=job"'),  # clears the filters, keeps the view
+        ("status=bogus", True, 'href="/"'),  # an invalid filter can be cleared too
+    ],
+)
+def test_clear_is_offered_only_when_there_is_a_filter_to_clear(viewer_client, queue, query, shown, target):
+    content = viewer_client.get(reverse("runs:run_checks") + "?" + query).content.decode()
+    assert ('id="clear-filters"' in content) is shown
+    if shown:
+        assert f'id="clear-filters" {target}' in content

@@ -45,8 +45,9 @@ TICKET_FIELDS = ["id", "ticketNumber", "title", "companyID", "status"]
 
 # As people type them: "T20261127.0042", " t20261127.0042 " — Autotask numbers are T + yyyymmdd + "." + 4+
 # digits (per day, per tenant).
-_TICKET_NUMBER = re.compile(r"^T\d{8}\.\d{4,}$")
-_TICKET_ID = re.compile(r"^\d{1,18}$")
+# re.ASCII: only 0-9 are digits here ("٣٣" is not ticket id 33; Autotask's numbers are ASCII)
+_TICKET_NUMBER = re.compile(r"^T\d{8}\.\d{4,}$", re.ASCII)
+_TICKET_ID = re.compile(r"^\d{1,18}$", re.ASCII)
 
 
 # --- the switch -----------------------------------------------------------------------------------------
@@ -135,6 +136,10 @@ class TicketReference:
     def __str__(self):
         return self.number or f"ticket id {self.id}"
 
+    def described(self):
+        """After "ticket": "T20261127.0042" or "with id 7702" (so a sentence never says "ticket ticket id")."""
+        return self.number or f"with id {self.id}"
+
 
 def parse_reference(reference):
     """Parse what an operator typed: a ticket number ("T20261127.0042", any case, surrounding whitespace
@@ -208,7 +213,7 @@ def find_ticket(reference):
     summary = _lookup(settings.active_environment(), parsed)
     if summary is None:
         raise ActionRefused(
-            f"Autotask has no ticket {parsed} (or the API user cannot see it). Check the number.",
+            f"Autotask has no ticket {parsed.described()} (or the API user cannot see it). Check the number.",
             code="not_found",
         )
     return summary
@@ -328,7 +333,7 @@ def link_ticket_to_run(run, reference, *, user=None, allow_company_mismatch=Fals
     summary = _lookup(env_config, parsed)  # outside any transaction
     if summary is None:
         raise ActionRefused(
-            f"Autotask has no ticket {parsed} (or the API user cannot see it). Check the number.",
+            f"Autotask has no ticket {parsed.described()} (or the API user cannot see it). Check the number.",
             code="not_found",
         )
     verdict, mapping = company_check(run, summary, env_config)
@@ -363,8 +368,8 @@ def company_warning(verdict, summary, mapping, run, env_config=None):
     customer = run.job.customer.name
     if verdict == "mismatch":
         return (
-            f"Ticket {summary.number} belongs to Autotask company {summary.company_id}, not to "
-            f"{customer}'s mapped company {mapping.company_name} ({mapping.company_id})."
+            f"Ticket {summary.number} belongs to Autotask company {summary.company_id}, not to the company "
+            f"customer “{customer}” is mapped to: {mapping.company_name} ({mapping.company_id})."
         )
     if verdict in ("unmapped", "unusable"):
         env_config = env_config or AutotaskSettings.load().active_environment()

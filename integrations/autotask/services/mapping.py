@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from integrations.autotask.client import IN_LIST_LIMIT, PAGE_SIZE
@@ -673,7 +674,7 @@ def check_mappings(customers=None, *, user=None, progress=None):
         "check_mappings",
         user=user,
         environment=environment,
-        message=f"Checked {result.checked} mapping(s): {result.summary_line()}.",
+        message=f"Checked {result.checked} mapping{pluralize(result.checked)}: {result.summary_line()}.",
         database_id=database_id,
         counts=result.counts,
         checked=result.checked,

@@ -151,6 +151,7 @@ def test_the_page_shows_pacing_limiter_calls_claims_and_scheduled_work(admin_cli
     assert "Pacing: paused" not in page  # hbreak: was "Pacing: paused — Paused: Autotask counts …"
     assert "<strong>80.0 %</strong>" in page
     assert "entity3-0" in page and "1 of 3" in page and "bulk job 1" in page  # limiter state
+    assert "5,000 of 10,000" in page  # usage readings written as everywhere else (hbreak2: "5000 of 10000")
     assert "/ATServicesRest/V1.0/Tickets/0" in page  # the call log
     assert "Company mapping check" in page and "Ticket status sync" in page
     assert "AutotaskConnectionError: Autotask did not answer within 30 s (1)" in page

@@ -65,12 +65,30 @@ def test_unknown_ticket_is_refused_after_one_lookup(active, sim, reference):
     assert api_calls(sim) == 1
 
 
-@pytest.mark.parametrize("reference", ["", "   ", "hello", "T2026.1", "-5", "0", "T20261127.0042; drop"])
+@pytest.mark.parametrize(
+    "reference",
+    ["", "   ", "hello", "T2026.1", "-5", "0", "T20261127.0042; drop", "٣٣", "T٢٠٢٦١١٢٧.٠٠٤٢", "７７０２"],
+)
 def test_malformed_reference_is_refused_without_a_call(active, sim, reference):
     with pytest.raises(ActionRefused) as refused:
         linking.find_ticket(reference)
     assert refused.value.code == "bad_reference"
     assert api_calls(sim) == 0
+
+
+@pytest.mark.parametrize(
+    ("reference", "words"),
+    [
+        ("99999999", "Autotask has no ticket with id 99999999 "),
+        ("T20990101.9999", "Autotask has no ticket T20990101.9999 "),
+    ],
+)
+def test_unknown_ticket_message_names_it_once(active, sim, job, reference, words):
+    """hbreak2 G2: an unknown id read "Autotask has no ticket ticket id 33"."""
+    for lookup in (linking.find_ticket, lambda ref: linking.link_ticket_to_run(make_run(job), ref)):
+        with pytest.raises(ActionRefused) as refused:
+            lookup(reference)
+        assert words in str(refused.value) and "ticket ticket" not in str(refused.value)
 
 
 def test_find_ticket_refused_while_disabled(active, sim, seeded):
@@ -119,6 +137,8 @@ def test_company_mismatch_refused_unless_allowed(active, sim, seeded, job):
         linking.link_ticket_to_run(run, "7702")
     assert refused.value.code == "company_mismatch"
     assert "not to" in str(refused.value) and "Mapped company" in str(refused.value)
+    # a name's possessive ("Acme Dental's", "Oak Street Architects's") is not built: hbreak2 G4
+    assert "is mapped to: Mapped company" in str(refused.value) and "'s " not in str(refused.value)
     assert not RunTicket.objects.exists() and not AutotaskTicket.objects.exists()
     assert api_calls(sim) == 1
     ticket = linking.link_ticket_to_run(run, "7702", allow_company_mismatch=True)

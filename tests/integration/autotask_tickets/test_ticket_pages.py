@@ -58,6 +58,10 @@ def test_a_stale_second_submit_is_refused_with_the_ticket_number(sim, env_config
     preview = operator_client.get(_url(run)).content.decode()
     assert "ExecuteCommand.aspx?Code=OpenTicketDetail" in preview and record.ticket_number in preview
     assert 'id="confirm-create-ticket"' not in preview
+    # the refusal names the ticket once; below it only the badge linking to it (hbreak2 G3: the page said
+    # "This run's ticket is T… ." as well, with a space before the full stop)
+    assert preview.count(record.ticket_number) == 3  # title attribute + text of the badge, and the refusal
+    assert "This run's ticket is" not in preview and " opens the ticket in Autotask" in preview
 
 
 def test_autotask_errors_reach_the_operator_in_autotasks_words(sim, env_config, run, operator_client):

@@ -49,3 +49,11 @@ def test_the_field_tells_the_browser_its_range(admin_client, sandbox_tested):
     page = admin_client.get(SETTINGS_URL).content.decode()
     field = page[page.index('name="pacing_ceiling_percent"') - 200 :][:400]
     assert 'min="50"' in field and 'max="95"' in field
+
+
+def test_every_number_field_tells_the_browser_its_range(admin_client, sandbox_tested):
+    """hbreak2: "Ticket due after (hours)" said min="0" and no max while 1–2160 is valid (the model's
+    validators): 0 then got "≥ 1" and -1 "≥ 0"."""
+    page = admin_client.get(SETTINGS_URL).content.decode()
+    field = page[page.index('name="ticket_due_hours"') - 200 :][:400]
+    assert 'min="1"' in field and 'max="2160"' in field
