@@ -17,7 +17,7 @@ from integrations.autotask.services.resolution import sync_ticket_statuses
 
 from .conftest import create_sim_ticket, link_ticket, make_run, sandbox_company
 
-MIGRATION = "integrations.autotask.migrations.0009_hline_audit_ticket"
+MIGRATION = "integrations.autotask.migrations.0009_audit_event_ticket_id"
 
 
 def timeline(client, run):
