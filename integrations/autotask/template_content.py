@@ -250,7 +250,7 @@ class TicketExtension(TemplateExtension):
       problem, resolution, runs sharing it, "not live") and the run's Autotask timeline: the run's own
       audit events and every event about its current ticket (same Autotask ticket id and environment)
       wherever recorded — resolved from another run sharing it, the status sync's changes, notes and links
-      of other runs — oldest first, at most TIMELINE_LIMIT, one query. An event of another run says
+      of other runs — the newest TIMELINE_LIMIT, shown oldest first, one query. An event of another run says
       "from run #N" with a link to it.
     All from one shared per-request load (`TicketPage`): database only, constant queries.
     """
@@ -318,14 +318,15 @@ class TicketExtension(TemplateExtension):
             context["other_environment"] = (
                 page.settings is not None and ticket.environment != page.settings.environment
             )
+        # the newest TIMELINE_LIMIT (a long-shared ticket's resolution must not fall off), shown oldest first
         events = list(
             AuditEvent.objects.filter(self.timeline_filter(run, ticket))
             .select_related("user")
-            .order_by("at", "id")[: self.TIMELINE_LIMIT + 1]
+            .order_by("-at", "-id")[: self.TIMELINE_LIMIT + 1]
         )
         context["events"] = [
             (event, action_label(event.action), self._from_run_url(event, run))
-            for event in events[: self.TIMELINE_LIMIT]
+            for event in reversed(events[: self.TIMELINE_LIMIT])
         ]
         context["more_events"] = len(events) > self.TIMELINE_LIMIT
         user = page.user

@@ -260,3 +260,30 @@ def test_staff_follow_the_timeline_to_every_event_about_the_ticket_in_the_audit_
     shown = {message for message in ("A1", "S1", "P1", "B-other") if f">{message}<" in listing}
     assert shown == {"A1", "S1"}, listing
     assert sim.api_call_count() == 0
+
+
+def test_a_long_timeline_keeps_the_newest_events_oldest_first(sim, autotask, ticketed_run, operator_client):
+    """A ticket shared by many runs gathers many events; the cap drops the oldest, never the resolution."""
+    from integrations.autotask.template_content import TicketExtension
+
+    run_a, run_b, ticket = two_runs_sharing_a_ticket(ticketed_run)
+    start = timezone.now() - timedelta(days=1)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=start + timedelta(minutes=minute),
+            action="ticket_note_added",
+            environment="sandbox",
+            run=run_a,
+            data={"ticket_id": ticket.ticket_id, "minute": minute},
+        )
+        for minute in range(TicketExtension.TIMELINE_LIMIT + 5)
+    )
+    operator_client.post(reverse("autotask:resolve_ticket", args=[run_a.pk]), {"remark": "NAS fixed"})
+    sim.clear_requests()
+
+    events = timeline(operator_client, run_b)
+    assert len(events) == TicketExtension.TIMELINE_LIMIT
+    assert events[-1][0] == "resolve_ticket"  # the newest, last: oldest first on the page
+    page = operator_client.get(run_b.get_absolute_url()).content.decode()
+    assert "Only the latest 100 events are shown; the audit log has the older ones." in page
+    assert sim.api_call_count() == 0
