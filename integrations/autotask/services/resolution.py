@@ -248,9 +248,10 @@ def _stored_result(ticket, *, repeated):
     label = ResolutionOutcome(outcome).label
     by = ticket.resolved_by.get_username() if ticket.resolved_by_id and ticket.resolved_by else "Backupchecks"
     when = _utc(ticket.resolved_at) if ticket.resolved_at else "an earlier attempt"
+    # the label may hold brackets itself ("… (time entries exist)"): a sentence of its own, not a bracket
     message = (
-        f"Ticket {ticket.ticket_number} was already resolved from Backupchecks by {by} at {when} "
-        f"({label.lower()}); nothing was sent to Autotask."
+        f"Ticket {ticket.ticket_number} was already resolved from Backupchecks by {by} at {when}: "
+        f"{label[0].lower()}{label[1:]}. Nothing was sent to Autotask."
     )
     return ResolutionResult(outcome, ticket.resolution_note_id, ticket.ticket_number, message, repeated)
 

@@ -1,6 +1,8 @@
 """Phase 6 on the pages: manual entry by switch state (offered and enforced), the link flow, the run's
 timeline, the "not live" ticket, the audit log filters — all from the database (zero API calls on render)."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -113,7 +115,9 @@ def test_lookup_of_complete_ticket_says_so(active, sim, seeded, job, operator_cl
     text = operator_client.post(
         reverse("autotask:link_lookup", args=[run.pk]), {"reference": "7700"}
     ).content.decode()
-    assert 'id="link-ticket-complete"' in text and "Complete" in text
+    status = re.search(r'<dd class="col-sm-8" id="link-ticket-status">(.*?)</dd>', text, re.S).group(1)
+    assert status.count("Complete") == 1  # the status name says it; no "Complete" badge beside it
+    assert 'id="link-complete-note"' in text  # and the note explains what linking a complete ticket means
     operator_client.post(reverse("autotask:link_ticket", args=[run.pk]), {"ticket_id": "7700"})
     page = operator_client.get(run.get_absolute_url()).content.decode()
     assert "It is Complete in Autotask" in page

@@ -91,6 +91,13 @@ def test_time_entries_add_a_note_only_and_leave_the_ticket_open(
     assert ticket.resolution_outcome == "note_only" and not ticket.is_complete and ticket.status_id == 1
     assert "stays open" in result.message
 
+    sim.clear_requests()
+    again = resolve_ticket_for_run(run, user=operator)  # a second click: told what happened, nothing sent
+    assert again.repeated and sim.api_call_count() == 0
+    assert again.message.endswith(
+        ": note added; left open (time entries exist). Nothing was sent to Autotask."
+    )  # one pair of brackets, not "(note added; left open (time entries exist))"
+
 
 def test_already_complete_in_autotask_writes_nothing(sim, autotask, ticketed_run, operator):
     run, ticket = ticketed_run()
