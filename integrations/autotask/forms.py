@@ -41,9 +41,9 @@ MAX_BIG_INTEGER = 2**63 - 1
 
 def _browser_ranges_from_validators(fields, model):
     """Give every number field the tightest range its own and its model field's validators allow as the
-    widget's min/max, so the browser's spinner and check agree with the server (hbreak/hbreak2: "Ticket
-    due after" said min="0" and no max while 1–2160 is valid: a model field's MinValueValidator does not
-    reach the form field's widget by itself)."""
+    widget's min/max, so the browser's spinner and check agree with the server ("Ticket due after" said
+    min="0" and no max while 1–2160 is valid: a model field's MinValueValidator does not reach the form
+    field's widget by itself)."""
     for name, field in fields.items():
         if not isinstance(field, forms.IntegerField):
             continue

@@ -182,6 +182,14 @@ def _summary(item, env_config):
     )
 
 
+def _not_found(parsed):
+    """The refusal for a reference Autotask has no ticket for (one wording for lookup and link)."""
+    return ActionRefused(
+        f"Autotask has no ticket {parsed.described()} (or the API user cannot see it). Check the number.",
+        code="not_found",
+    )
+
+
 def _lookup(env_config, parsed):
     """One API call: the ticket for `parsed`, or None."""
     with build_client(credentials_for(env_config)) as client:
@@ -212,10 +220,7 @@ def find_ticket(reference):
     parsed = parse_reference(reference)
     summary = _lookup(settings.active_environment(), parsed)
     if summary is None:
-        raise ActionRefused(
-            f"Autotask has no ticket {parsed.described()} (or the API user cannot see it). Check the number.",
-            code="not_found",
-        )
+        raise _not_found(parsed)
     return summary
 
 
@@ -332,10 +337,7 @@ def link_ticket_to_run(run, reference, *, user=None, allow_company_mismatch=Fals
 
     summary = _lookup(env_config, parsed)  # outside any transaction
     if summary is None:
-        raise ActionRefused(
-            f"Autotask has no ticket {parsed.described()} (or the API user cannot see it). Check the number.",
-            code="not_found",
-        )
+        raise _not_found(parsed)
     verdict, mapping = company_check(run, summary, env_config)
     if verdict != "ok" and not allow_company_mismatch:
         raise ActionRefused(
